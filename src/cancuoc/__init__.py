@@ -1,0 +1,1 @@
+"""cancuoc: ID-card issuance campaigns and one-stop desk dossiers."""

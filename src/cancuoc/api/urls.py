@@ -1,0 +1,28 @@
+"""REST API v1, assembled from each app's api.py."""
+
+from ninja import NinjaAPI
+
+from cancuoc.api.auth import AUTH
+from cancuoc.api.errors import install_error_handlers
+from cancuoc.units.api import router as units_router
+
+api = NinjaAPI(
+    title="cancuoc API",
+    version="1",
+    description="Citizen ID-card campaigns and one-stop desk. Every result is limited to the "
+    "caller's unit and the units below it.",
+    auth=AUTH,
+    urls_namespace="api-v1",
+    openapi_url="/openapi.json",
+    docs_url="/docs",
+)
+install_error_handlers(api)
+api.add_router("/units", units_router)
+
+
+@api.get("/me", tags=["accounts"], summary="The caller's account, role and unit")
+def me(request):  # type: ignore[no-untyped-def]
+    user = request.user
+    return {"username": user.username, "role": user.role, "unit_id": user.unit_id,
+            "unit_name": user.unit.name}
+

@@ -1,0 +1,91 @@
+"""Unit scoping: the one place that decides what a user may see.
+
+A user belongs to one unit and sees that unit's subtree: the rows whose unit
+path starts with the user's unit path. A unit that succeeded older units
+(a 2025 province formed by merging 2021 provinces) also sees its
+predecessors' subtrees, so historical records stay reachable.
+
+Every selector, page, API endpoint, export and admin view calls
+`scope_queryset`; nothing else filters by unit for access control.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from django.db.models import Model, Q, QuerySet
+
+if TYPE_CHECKING:
+    from cancuoc.units.models import Unit
+
+M = TypeVar("M", bound=Model)
+
+_CACHE_ATTR = "_cancuoc_scope_prefixes"
+
+
+def scope_prefixes(user: Any) -> tuple[str, ...]:
+    """Path prefixes the user may see; empty for anonymous or unit-less users."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return ()
+    cached = getattr(user, _CACHE_ATTR, None)
+    if cached is not None:
+        return cached
+    unit = getattr(user, "unit", None)
+    if unit is None:
+        prefixes: tuple[str, ...] = ()
+    else:
+        from cancuoc.units.models import UnitSuccession
+
+        predecessor_paths = UnitSuccession.objects.filter(successor=unit).values_list(
+            "predecessor__path", flat=True
+        )
+        prefixes = _minimal_prefixes([unit.path, *predecessor_paths])
+    setattr(user, _CACHE_ATTR, prefixes)
+    return prefixes
+
+
+def _minimal_prefixes(paths: list[str]) -> tuple[str, ...]:
+    """Drop prefixes already covered by a shorter one, so the SQL stays small."""
+    kept: list[str] = []
+    for path in sorted(set(paths), key=len):
+        if not any(path.startswith(prefix) for prefix in kept):
+            kept.append(path)
+    return tuple(sorted(kept))
+
+
+def scope_q(user: Any, lookup: str) -> Q | None:
+    """The filter for `lookup` (a path field), or None when the user sees nothing."""
+    prefixes = scope_prefixes(user)
+    if not prefixes:
+        return None
+    if prefixes == ("/",):
+        return Q()
+    condition = Q()
+    for prefix in prefixes:
+        condition |= Q(**{f"{lookup}__startswith": prefix})
+    return condition
+
+
+def scope_queryset(queryset: QuerySet[M], *, user: Any, lookup: str | None = None) -> QuerySet[M]:
+    """Restrict `queryset` to the user's unit subtree.
+
+    `lookup` defaults to the model's `scope_path_lookup`, e.g. "path" for units,
+    "unit__path" for users, or a denormalised "unit_path" on large tables.
+    """
+    path_lookup = lookup or getattr(queryset.model, "scope_path_lookup", None)
+    if path_lookup is None:
+        raise TypeError(f"{queryset.model.__name__} declares no scope_path_lookup")
+    condition = scope_q(user, path_lookup)
+    if condition is None:
+        return queryset.none()
+    return queryset.filter(condition)
+
+
+def unit_in_scope(user: Any, unit: Unit | None) -> bool:
+    if unit is None:
+        return False
+    return any(unit.path.startswith(prefix) for prefix in scope_prefixes(user))
+
+
+def path_in_scope(user: Any, path: str) -> bool:
+    return any(path.startswith(prefix) for prefix in scope_prefixes(user))

@@ -1,0 +1,17 @@
+"""Fast settings for the test suite: a quick password hasher, no throttling surprises."""
+
+import os
+
+os.environ.setdefault("DEBUG", "1")
+os.environ.setdefault("SECURE_COOKIES", "0")
+
+from cancuoc.settings import *  # noqa: E402, F403
+from cancuoc.settings import DATABASES  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+ALLOWED_HOSTS = ["*"]
+APPEND_ONLY_TRIGGERS = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The test database lives in memory; WAL does not apply there.
+    DATABASES["default"]["OPTIONS"].pop("init_command", None)
+    DATABASES["default"]["TEST"] = {"NAME": ""}

@@ -1,0 +1,13 @@
+from django.urls import include, path
+
+from cancuoc.api.urls import api
+from cancuoc.core.admin import admin_site
+
+urlpatterns = [
+    path("", include("cancuoc.core.urls")),
+    path("accounts/", include("cancuoc.accounts.urls")),
+    path("units/", include("cancuoc.units.urls")),
+    path("api/v1/", api.urls),
+    path("admin/", admin_site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+]

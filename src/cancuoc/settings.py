@@ -97,7 +97,9 @@ def _database_config() -> dict:
         }
         config["CONN_MAX_AGE"] = 0
     elif engine not in ("django.db.backends.postgresql",):
-        raise ImproperlyConfigured(f"DATABASE_URL: only SQLite and PostgreSQL are supported, not {engine}")
+        raise ImproperlyConfigured(
+            f"DATABASE_URL: only SQLite and PostgreSQL are supported, not {engine}"
+        )
     return config
 
 

@@ -5,8 +5,8 @@ import os
 os.environ.setdefault("DEBUG", "1")
 os.environ.setdefault("SECURE_COOKIES", "0")
 
-from cancuoc.settings import *  # noqa: E402, F403
-from cancuoc.settings import DATABASES  # noqa: E402
+from cancuoc.settings import *  # noqa: F403
+from cancuoc.settings import DATABASES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ALLOWED_HOSTS = ["*"]

@@ -1,4 +1,5 @@
-"""Demo step: units and one account per role in the demo province, a commune and a second province."""
+"""Demo steps: the units, and one account per role in the demo province, two of its
+communes and a second province."""
 
 from django.db import transaction
 
@@ -58,8 +59,14 @@ def _stem(unit: Unit) -> str:
 def _ensure(ctx: DemoContext, *, username: str, role: str, unit: Unit, full_name: str) -> None:
     if not User.objects.filter(username=username).exists():
         try:
-            user_create(actor=None, username=username, role=role, unit=unit,
-                        password=DEMO_PASSWORD, full_name=full_name)
+            user_create(
+                actor=None,
+                username=username,
+                role=role,
+                unit=unit,
+                password=DEMO_PASSWORD,
+                full_name=full_name,
+            )
         except DomainError as exc:  # pragma: no cover - only on a broken database
             raise RuntimeError(f"demo account {username}: {exc.message}") from exc
     ctx.logins.append((username, str(Role(role).label), unit.name))
@@ -68,8 +75,13 @@ def _ensure(ctx: DemoContext, *, username: str, role: str, unit: Unit, full_name
 @demo_step("accounts")
 @transaction.atomic
 def load_accounts(ctx: DemoContext) -> None:
-    _ensure(ctx, username="admin", role=Role.SYSTEM_ADMIN, unit=ctx.units["nation"],
-            full_name="Quản trị hệ thống")
+    _ensure(
+        ctx,
+        username="admin",
+        role=Role.SYSTEM_ADMIN,
+        unit=ctx.units["nation"],
+        full_name="Quản trị hệ thống",
+    )
     places = [
         (ctx.units["province"], PROVINCE_ROLES),
         (ctx.units["commune"], COMMUNE_ROLES),
@@ -79,5 +91,10 @@ def load_accounts(ctx: DemoContext) -> None:
     for unit, roles in places:
         stem = _stem(unit)
         for role in roles:
-            _ensure(ctx, username=f"{stem}.{ROLE_STEMS[role]}", role=role, unit=unit,
-                    full_name=f"{Role(role).label} — {unit.name}")
+            _ensure(
+                ctx,
+                username=f"{stem}.{ROLE_STEMS[role]}",
+                role=role,
+                unit=unit,
+                full_name=f"{Role(role).label} — {unit.name}",
+            )

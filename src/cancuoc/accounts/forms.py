@@ -25,7 +25,9 @@ def _role_field(user: Any) -> forms.ChoiceField:
 
 class UserCreateForm(forms.Form):
     username = forms.RegexField(
-        label=_("Username"), max_length=150, regex=r"^[\w.@+-]+\Z",
+        label=_("Username"),
+        max_length=150,
+        regex=r"^[\w.@+-]+\Z",
         error_messages={"invalid": _("Letters, digits and . @ + - _ only.")},
     )
     full_name = forms.CharField(label=_("Full name"), max_length=150, required=False)

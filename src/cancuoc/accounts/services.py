@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -20,7 +21,7 @@ from cancuoc.core.errors import DomainError, OutOfScope, PermissionDenied
 from cancuoc.core.scoping import unit_in_scope
 from cancuoc.units.models import Unit
 
-TOKEN_PREFIX = "cc_"
+TOKEN_PREFIX = "cc_"  # noqa: S105 - a marker, not a secret
 
 
 def _require_manager_of(actor: User, *, unit: Unit, role: str) -> None:
@@ -29,7 +30,9 @@ def _require_manager_of(actor: User, *, unit: Unit, role: str) -> None:
     if not unit_in_scope(actor, unit):
         raise OutOfScope
     if role not in grantable_roles(actor):
-        raise PermissionDenied(_("You cannot grant the role “%(role)s”.") % {"role": Role(role).label})
+        raise PermissionDenied(
+            _("You cannot grant the role “%(role)s”.") % {"role": Role(role).label}
+        )
 
 
 @transaction.atomic
@@ -72,13 +75,19 @@ def user_update(
     # The actor must be able to manage the user where they are now and where they go.
     _require_manager_of(actor, unit=user.unit, role=user.role)
     _require_manager_of(actor, unit=unit, role=role)
-    before = {"role": user.role, "unit": user.unit_id, "full_name": user.full_name,
-              "is_active": user.is_active}
+    before = {
+        "role": user.role,
+        "unit": user.unit_id,
+        "full_name": user.full_name,
+        "is_active": user.is_active,
+    }
     user.role, user.unit, user.full_name, user.is_active = role, unit, full_name, is_active
     user.full_clean()
     user.save()
     after = {"role": role, "unit": unit.pk, "full_name": full_name, "is_active": is_active}
-    audit_record(actor=actor, action="user.update", obj=user, detail={"before": before, "after": after})
+    audit_record(
+        actor=actor, action="user.update", obj=user, detail={"before": before, "after": after}
+    )
     return user
 
 
@@ -99,8 +108,9 @@ def api_token_create(*, actor: User, user: User, name: str) -> tuple[ApiToken, s
     token = ApiToken.objects.create(
         user=user, name=name.strip(), prefix=raw[:10], digest=_digest(raw), created_by=actor
     )
-    audit_record(actor=actor, action="token.create", obj=token, unit=user.unit,
-                 detail={"for": user.username})
+    audit_record(
+        actor=actor, action="token.create", obj=token, unit=user.unit, detail={"for": user.username}
+    )
     return token, raw
 
 
@@ -160,4 +170,3 @@ def login_failure_record(*, username: str, client_address: str | None) -> None:
 def login_success_record(*, user: User, client_address: str | None) -> None:
     LoginFailure.objects.filter(Q(username__iexact=user.username)).delete()
     audit_record(actor=user, action="login", obj=user)
-

@@ -81,8 +81,12 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
     target = selectors.user_get(user=request.user, pk=pk)
     if target is None:
         raise Http404
-    initial = {"full_name": target.full_name, "is_active": target.is_active,
-               "role": target.role, "unit": target.unit}
+    initial = {
+        "full_name": target.full_name,
+        "is_active": target.is_active,
+        "role": target.role,
+        "unit": target.unit,
+    }
     form = UserUpdateForm(request.POST or None, actor=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -100,13 +104,11 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def tokens(request: HttpRequest) -> HttpResponse:
     _require(request, Capability.MANAGE_TOKENS)
-    form = TokenCreateForm(
-        request.POST or None, users=selectors.users_visible(user=request.user)
-    )
+    form = TokenCreateForm(request.POST or None, users=selectors.users_visible(user=request.user))
     raw = None
     if request.method == "POST" and form.is_valid():
         try:
-            token, raw = services.api_token_create(
+            _token, raw = services.api_token_create(
                 actor=request.user, user=form.cleaned_data["user"], name=form.cleaned_data["name"]
             )
         except DomainError as exc:

@@ -23,6 +23,9 @@ api.add_router("/units", units_router)
 @api.get("/me", tags=["accounts"], summary="The caller's account, role and unit")
 def me(request):  # type: ignore[no-untyped-def]
     user = request.user
-    return {"username": user.username, "role": user.role, "unit_id": user.unit_id,
-            "unit_name": user.unit.name}
-
+    return {
+        "username": user.username,
+        "role": user.role,
+        "unit_id": user.unit_id,
+        "unit_name": user.unit.name,
+    }

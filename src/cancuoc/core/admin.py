@@ -60,8 +60,12 @@ class ScopedAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         changed = form.changed_data if form is not None else []
-        audit_record(actor=request.user, action="admin.change" if change else "admin.add",
-                     obj=obj, detail={"fields": changed})
+        audit_record(
+            actor=request.user,
+            action="admin.change" if change else "admin.add",
+            obj=obj,
+            detail={"fields": changed},
+        )
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         audit_record(actor=request.user, action="admin.delete", obj=obj)
@@ -70,8 +74,15 @@ class ScopedAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEntry, site=admin_site)
 class AuditEntryAdmin(ScopedAdmin):
-    list_display = ["at", "actor_label", "action", "object_type", "object_repr", "unit",
-                    "client_address"]
+    list_display = [
+        "at",
+        "actor_label",
+        "action",
+        "object_type",
+        "object_repr",
+        "unit",
+        "client_address",
+    ]
     list_filter = ["action", "object_type"]
     search_fields = ["actor_label", "object_repr", "object_id"]
     date_hierarchy = "at"

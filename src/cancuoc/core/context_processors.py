@@ -22,10 +22,8 @@ def navigation(request: HttpRequest) -> dict:
         return {"nav_sections": []}
     sections = []
     for key, label, url_name, capability in _SECTIONS:
-        allowed = url_name is not None and user_can(user, capability)
-        sections.append(
-            {"key": key, "label": label, "url": reverse(url_name) if allowed else None}
-        )
+        allowed = url_name is not None and capability is not None and user_can(user, capability)
+        sections.append({"key": key, "label": label, "url": reverse(url_name) if allowed else None})
     admin_links = []
     if user_can(user, Capability.MANAGE_ACCOUNTS):
         admin_links.append((_("Users"), reverse("accounts:users")))

@@ -72,17 +72,12 @@ def rollups_rebuild(*, batch_size: int = 5000) -> dict[str, int]:
     Streams events in primary-key order and keeps only the running sums in
     memory, which grow with units × days × measures, not with events.
     """
-    sums: dict[tuple[int, dt.date, str, str], int] = defaultdict(int)
-    events = 0
-    rows = Event.objects.order_by("pk").values_list("unit_id", "day", "subject", "measures")
-    for unit_id, day, subject, measures in rows.iterator(chunk_size=batch_size):
-        events += 1
-        for measure, delta in measures.items():
-            sums[(unit_id, day, subject, measure)] += int(delta)
-    from cancuoc.units.models import Unit
-
-    paths = dict(Unit.objects.filter(pk__in={key[0] for key in sums}).values_list("pk", "path"))
     with transaction.atomic():
+        _lock_rollups()
+        sums, events = _sum_events(batch_size)
+        from cancuoc.units.models import Unit
+
+        paths = dict(Unit.objects.filter(pk__in={key[0] for key in sums}).values_list("pk", "path"))
         DailyRollup.objects.all().delete()
         DailyRollup.objects.bulk_create(
             (
@@ -99,3 +94,27 @@ def rollups_rebuild(*, batch_size: int = 5000) -> dict[str, int]:
             batch_size=batch_size,
         )
     return {"events": events, "rollups": len(sums)}
+
+
+def _lock_rollups() -> None:
+    """Hold back concurrent increments while rebuilding, so none is lost.
+
+    On PostgreSQL an EXCLUSIVE lock waits for in-flight increments to commit and
+    blocks new ones until the rebuild commits; their events, not yet visible to
+    the rebuild, then add on top. SQLite's IMMEDIATE transactions already
+    serialise writers.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("LOCK TABLE core_dailyrollup IN EXCLUSIVE MODE")
+
+
+def _sum_events(batch_size: int) -> tuple[dict[tuple[int, dt.date, str, str], int], int]:
+    sums: dict[tuple[int, dt.date, str, str], int] = defaultdict(int)
+    events = 0
+    rows = Event.objects.order_by("pk").values_list("unit_id", "day", "subject", "measures")
+    for unit_id, day, subject, measures in rows.iterator(chunk_size=batch_size):
+        events += 1
+        for measure, delta in measures.items():
+            sums[(unit_id, day, subject, measure)] += int(delta)
+    return sums, events

@@ -45,7 +45,9 @@ class AuditEntry(models.Model):
         verbose_name_plural = _("audit log")
         ordering = ["-at", "-id"]
         indexes = [
-            models.Index(fields=["unit_path"], name="audit_path", opclasses=["varchar_pattern_ops"]),
+            models.Index(
+                fields=["unit_path"], name="audit_path", opclasses=["varchar_pattern_ops"]
+            ),
             models.Index(fields=["object_type", "object_id"], name="audit_object"),
         ]
 

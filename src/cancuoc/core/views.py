@@ -13,7 +13,7 @@ from cancuoc.units.selectors import unit_ancestors, unit_children
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    unit = request.user.unit
+    unit = request.user.unit  # type: ignore[union-attr]  # login_required
     return render(
         request,
         "core/home.html",
@@ -43,13 +43,12 @@ def _parse_date(raw: str | None) -> dt.date | None:
 def audit(request: HttpRequest) -> HttpResponse:
     if not user_can(request.user, Capability.VIEW_AUDIT):
         raise PermissionDenied
-    filters = {
-        "action": request.GET.get("action", ""),
-        "actor": request.GET.get("actor", "").strip(),
-        "date_from": _parse_date(request.GET.get("from")),
-        "date_to": _parse_date(request.GET.get("to")),
-    }
-    entries = selectors.audit_entries(user=request.user, **filters).select_related("unit")
+    action, actor = request.GET.get("action", ""), request.GET.get("actor", "").strip()
+    date_from, date_to = _parse_date(request.GET.get("from")), _parse_date(request.GET.get("to"))
+    filters = {"action": action, "actor": actor, "date_from": date_from, "date_to": date_to}
+    entries = selectors.audit_entries(
+        user=request.user, action=action, actor=actor, date_from=date_from, date_to=date_to
+    ).select_related("unit")
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     return render(
         request,

@@ -26,8 +26,8 @@ class UnitOut(Schema):
 
 
 class UnitFilter(Schema):
-    q: str = Field("", description="Name, with or without diacritics (\"ha tinh\" finds Hà Tĩnh)")
-    edition: str | None = Field(None, description="\"2025\" or \"2021\"")
+    q: str = Field("", description='Name, with or without diacritics ("ha tinh" finds Hà Tĩnh)')
+    edition: str | None = Field(None, description='"2025" or "2021"')
     level: int | None = Field(None, description="1 province, 2 district, 3 commune")
 
 

@@ -53,7 +53,7 @@ COMPARED_FIELDS = (
     "valid_to",
 )
 # Zero-padded width of a code at each level below the nation.
-CODE_WIDTH = {Level.PROVINCE: 2, Level.DISTRICT: 3, Level.COMMUNE: 5}
+CODE_WIDTH: dict[int, int] = {Level.PROVINCE: 2, Level.DISTRICT: 3, Level.COMMUNE: 5}
 
 _TYPES_2025 = {
     "tỉnh": UnitType.PROVINCE,

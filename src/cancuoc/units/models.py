@@ -68,7 +68,9 @@ class Unit(models.Model):
         indexes = [
             # varchar_pattern_ops makes LIKE 'prefix%' use the index on PostgreSQL
             # whatever the database collation; other databases ignore the opclass.
-            models.Index(fields=["path"], name="unit_path_prefix", opclasses=["varchar_pattern_ops"]),
+            models.Index(
+                fields=["path"], name="unit_path_prefix", opclasses=["varchar_pattern_ops"]
+            ),
             models.Index(fields=["parent", "name"], name="unit_parent_name"),
         ]
 

@@ -22,8 +22,12 @@ class Command(BaseCommand):
     help = "Load the demo: units, accounts for every role, and each module's realistic data."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--province", default="42", help="2025 province code (default 42, Hà Tĩnh)")
-        parser.add_argument("--second-province", default="96", help="second province (default 96, Cà Mau)")
+        parser.add_argument(
+            "--province", default="42", help="2025 province code (default 42, Hà Tĩnh)"
+        )
+        parser.add_argument(
+            "--second-province", default="96", help="second province (default 96, Cà Mau)"
+        )
         parser.add_argument("--if-empty", action="store_true", help="do nothing if accounts exist")
 
     def handle(self, *args, **options) -> None:
@@ -32,8 +36,12 @@ class Command(BaseCommand):
         translation.activate("vi")
         if options["if_empty"] and User.objects.exists():
             self.stderr.write("demo: the database already has accounts; nothing loaded")
-            self._print_logins([(u.username, u.get_role_display(), u.unit.name)
-                                for u in User.objects.select_related("unit").order_by("pk")])
+            self._print_logins(
+                [
+                    (u.username, u.get_role_display(), u.unit.name)
+                    for u in User.objects.select_related("unit").order_by("pk")
+                ]
+            )
             return
         _load_demo_modules()
         ctx = DemoContext(
@@ -47,7 +55,7 @@ class Command(BaseCommand):
         self._print_logins(ctx.logins)
 
     def _print_logins(self, logins: list[tuple[str, str, str]]) -> None:
-        self.stdout.write("\nDemo logins (password for all: %s)\n" % DEMO_PASSWORD)
+        self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD})\n")
         width = max((len(name) for name, _, _ in logins), default=10)
         for username, role, unit in logins:
             self.stdout.write(f"  {username:<{width}}  {role:<28}  {unit}")

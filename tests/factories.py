@@ -38,11 +38,14 @@ def unit(
     unit_type: str | None = None,
     level: int | None = None,
 ) -> Unit:
-    level = (
-        level
-        if level is not None
-        else (Level.PROVINCE if parent.level == Level.NATION else parent.level + 1)
-    )
+    if level is None:
+        # 2025 communes sit right under their province; 2021 had districts between.
+        two_levels = edition == Edition.Y2025 and parent.level == Level.PROVINCE
+        level = (
+            Level.PROVINCE
+            if parent.level == Level.NATION
+            else (Level.COMMUNE if two_levels else parent.level + 1)
+        )
     unit_type = (
         unit_type
         or {

@@ -11,7 +11,7 @@ _SECTIONS = [
     ("campaigns", _("Campaigns"), None, None),
     ("enrolment", _("Enrolment"), None, None),
     ("dossiers", _("One-stop desk"), None, None),
-    ("reports", _("Reports"), "core:audit", Capability.VIEW_AUDIT),
+    ("reports", _("Reports"), None, None),
     ("units", _("Units"), "units:list", Capability.VIEW_UNITS),
 ]
 

@@ -53,23 +53,39 @@ def test_the_audit_page_filters_by_action_within_scope(world, hana, alice, bob):
     assert "demo.b" in body and "demo.national" not in body
 
 
-def _install_append_only_triggers():
+def _install_append_only_triggers(settings):
+    """Run the migration's own forwards step, as `migrate` does in production."""
     from importlib import import_module
 
+    from django.apps import apps
+
     migration = import_module("cancuoc.core.migrations.0002_append_only")
-    statements = migration.POSTGRES if connection.vendor == "postgresql" else migration.SQLITE
-    with connection.cursor() as cursor:
-        for create, _drop in statements:
-            cursor.execute(create)
+    settings.APPEND_ONLY_TRIGGERS = True
+    if connection.vendor == "postgresql":
+        with connection.schema_editor(atomic=False) as editor:
+            migration.forwards(apps, editor)
+        return
+
+    # SQLite refuses a schema editor inside the test's transaction; this stand-in
+    # executes exactly as BaseDatabaseSchemaEditor.execute does.
+    class Editor:
+        def __init__(self):
+            self.connection = connection
+
+        def execute(self, sql, params=()):
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+
+    migration.forwards(apps, Editor())
 
 
 @pytest.mark.parametrize("model", [AuditEntry, Event])
-def test_the_database_refuses_to_rewrite_history(world, alice, model):
+def test_the_database_refuses_to_rewrite_history(world, alice, model, settings):
     from django.utils import timezone
 
     # Test settings leave the triggers out (teardown empties tables); install them here.
     # The test transaction rolls the DDL back afterwards on both databases.
-    _install_append_only_triggers()
+    _install_append_only_triggers(settings)
     if model is AuditEntry:
         row = audit_record(actor=alice, action="kept", obj=world.commune_a)
     else:

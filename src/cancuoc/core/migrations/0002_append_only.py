@@ -39,13 +39,14 @@ def forwards(apps, schema_editor):
         return
     statements = POSTGRES if schema_editor.connection.vendor == "postgresql" else SQLITE
     for create, _drop in statements:
-        schema_editor.execute(create)
+        # params=None: the SQL holds a literal % (plpgsql's RAISE format), not a placeholder.
+        schema_editor.execute(create, params=None)
 
 
 def backwards(apps, schema_editor):
     statements = POSTGRES if schema_editor.connection.vendor == "postgresql" else SQLITE
     for _create, drop in reversed(statements):
-        schema_editor.execute(drop)
+        schema_editor.execute(drop, params=None)
 
 
 class Migration(migrations.Migration):

@@ -99,7 +99,13 @@ class DailyRollup(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["subject", "day", "unit_path"], name="rollup_subject_day"),
+            # Reports ask for one subject under a unit path over a range of days:
+            # equality, then a prefix range, then a range, all inside one index.
+            models.Index(
+                fields=["subject", "unit_path", "day"],
+                name="rollup_subject_path_day",
+                opclasses=["varchar_pattern_ops", "varchar_pattern_ops", "date_ops"],
+            ),
         ]
 
     def __str__(self) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from django.db import connection
 from django.db.models import Model, Q, QuerySet
 
 if TYPE_CHECKING:
@@ -53,6 +54,19 @@ def _minimal_prefixes(paths: list[str]) -> tuple[str, ...]:
     return tuple(sorted(kept))
 
 
+def prefix_q(lookup: str, prefix: str) -> Q:
+    """Rows whose path at `lookup` starts with `prefix`, in the form each database indexes.
+
+    PostgreSQL uses its varchar_pattern_ops index for LIKE 'prefix%'. SQLite's LIKE is
+    case-insensitive and never uses an index, but its binary-collated range scan does:
+    every path under "/2025/42/" sorts at or after it and before "/2025/420" ("0" is the
+    character after "/").
+    """
+    if connection.vendor == "sqlite" and prefix.endswith("/"):
+        return Q(**{f"{lookup}__gte": prefix, f"{lookup}__lt": prefix[:-1] + "0"})
+    return Q(**{f"{lookup}__startswith": prefix})
+
+
 def scope_q(user: Any, lookup: str) -> Q | None:
     """The filter for `lookup` (a path field), or None when the user sees nothing."""
     prefixes = scope_prefixes(user)
@@ -62,7 +76,7 @@ def scope_q(user: Any, lookup: str) -> Q | None:
         return Q()
     condition = Q()
     for prefix in prefixes:
-        condition |= Q(**{f"{lookup}__startswith": prefix})
+        condition |= prefix_q(lookup, prefix)
     return condition
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import QuerySet, Sum
 
 from cancuoc.core.models import AuditEntry, DailyRollup
-from cancuoc.core.scoping import scope_queryset
+from cancuoc.core.scoping import prefix_q, scope_queryset
 
 
 def audit_entries(
@@ -50,6 +50,6 @@ def rollup_totals(
 ) -> list[dict[str, Any]]:
     """Sum rollups under `unit_path` (within the user's scope), grouped by `by`."""
     rows = scope_queryset(DailyRollup.objects.all(), user=user).filter(
-        unit_path__startswith=unit_path, subject=subject, day__range=(day_from, day_to)
+        prefix_q("unit_path", unit_path), subject=subject, day__range=(day_from, day_to)
     )
     return list(rows.values(*by).annotate(total=Sum("value")).order_by(*by))

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.db.models import Count, QuerySet
 
-from cancuoc.core.scoping import scope_queryset
+from cancuoc.core.scoping import prefix_q, scope_queryset
 from cancuoc.core.text import fold
 from cancuoc.units.models import Unit
 
@@ -33,7 +33,7 @@ def unit_children(*, user: Any, unit: Unit) -> QuerySet[Unit]:
 
 def unit_subtree(*, user: Any, unit: Unit) -> QuerySet[Unit]:
     """The unit and every unit below it: one indexed prefix match."""
-    return scope_queryset(Unit.objects.filter(path__startswith=unit.path), user=user)
+    return scope_queryset(Unit.objects.filter(prefix_q("path", unit.path)), user=user)
 
 
 def unit_ancestors(*, unit: Unit) -> list[Unit]:

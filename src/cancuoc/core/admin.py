@@ -1,12 +1,10 @@
 """The Django admin, held to the same rules as every page.
 
 Access is by capability (not Django's is_staff/permissions), every queryset
-goes through the unit scoping helper, and every save or delete is audited.
-Business tables with their own services register read-only here; change
-them through the application pages, which call the services.
+goes through the unit scoping helper, and nothing can be changed here:
+every model registers read-only, and changes go through the application
+pages, which call the services (and so the audit log).
 """
-
-from typing import Any
 
 from django.contrib import admin
 from django.db.models import Model, QuerySet
@@ -14,7 +12,6 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from cancuoc.accounts.roles import Capability, user_can
-from cancuoc.core.audit import audit_record
 from cancuoc.core.models import AuditEntry
 from cancuoc.core.scoping import scope_queryset
 
@@ -56,20 +53,6 @@ class ScopedAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
-
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        changed = form.changed_data if form is not None else []
-        audit_record(
-            actor=request.user,
-            action="admin.change" if change else "admin.add",
-            obj=obj,
-            detail={"fields": changed},
-        )
-
-    def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        audit_record(actor=request.user, action="admin.delete", obj=obj)
-        super().delete_model(request, obj)
 
 
 @admin.register(AuditEntry, site=admin_site)

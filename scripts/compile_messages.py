@@ -10,6 +10,11 @@ silently read as "untranslated" instead of failing. So each file is first
 checked line by line, and python-format placeholders are compared between
 msgid and msgstr (a wrong ``%(name)s`` would raise KeyError at run time).
 
+Feature fragments: ``locale/<lang>/fragments/*.po`` are merged into the
+catalogue of the same language before compiling, so parallel work on
+separate features never edits one file. A translation in the main
+``django.po`` wins over a fragment's.
+
 Exit status: 0 when every catalogue compiled; 1 when any failed (each
 problem is reported on stderr and no .mo is written for that file); 2 when
 there is no .po at all.
@@ -113,6 +118,27 @@ def check_placeholders(po: polib.POFile) -> list[str]:
     return problems
 
 
+def merge_fragments(po: polib.POFile, po_path: Path) -> list[str]:
+    """Add the translations of ``<lang>/fragments/*.po`` that the main catalogue lacks."""
+    problems: list[str] = []
+    fragment_dir = po_path.parent.parent / "fragments"
+    for fragment_path in sorted(fragment_dir.glob("*.po")):
+        shown = fragment_path.name
+        problems += [f"{shown} {p}" for p in check_syntax(fragment_path)]
+        if problems:
+            continue
+        fragment = polib.pofile(str(fragment_path), encoding="utf-8")
+        for entry in fragment.translated_entries():
+            existing = po.find(entry.msgid, msgctxt=entry.msgctxt or False)
+            if existing is None:
+                po.append(entry)
+            elif not existing.translated():
+                existing.msgstr = entry.msgstr
+                existing.msgstr_plural = entry.msgstr_plural
+                existing.flags = [f for f in existing.flags if f != "fuzzy"]
+    return problems
+
+
 def compile_catalogue(po_path: Path) -> tuple[int, int]:
     """Write the .mo for one .po; return (messages compiled, messages skipped)."""
     problems = check_syntax(po_path)
@@ -121,7 +147,8 @@ def compile_catalogue(po_path: Path) -> tuple[int, int]:
             po = polib.pofile(str(po_path), encoding="utf-8", check_for_duplicates=True)
         except (OSError, ValueError) as exc:  # polib's syntax errors and duplicates
             raise CatalogueError(f"\n  {exc}") from exc
-        problems = check_placeholders(po)
+        problems = merge_fragments(po, po_path)
+        problems += check_placeholders(po)
     if problems:
         raise CatalogueError("\n  ".join(["", *problems]))
     # translated_entries() is exactly what save_as_mofile() writes: it leaves

@@ -80,3 +80,39 @@ def user(*, unit: Unit, role: str = Role.ONE_STOP_CLERK, username: str | None = 
     person.set_password(PASSWORD)
     person.save()
     return person
+
+
+def citizen(
+    *,
+    unit: Unit,
+    full_name: str = "Nguyễn Văn An",
+    birth_date: dt.date = dt.date(1990, 5, 17),
+    sex: str = "M",
+    id_number: str | None = None,
+    **fields: object,
+):  # type: ignore[no-untyped-def]
+    """A citizen living in `unit`, with a valid ID number that agrees with birth and sex.
+
+    The ID's prefix is Hà Tĩnh's (042) unless given; the serial comes from a counter so
+    numbers never collide.
+    """
+    from cancuoc.registry.idnumber import generate
+    from cancuoc.registry.models import Citizen
+
+    if id_number is None:
+        id_number = generate(
+            "042", "male" if sex == "M" else "female", birth_date.year, next(_seq)
+        )
+    return Citizen.objects.create(
+        province_code=unit.province_code or "",
+        id_number=id_number,
+        full_name=full_name,
+        search_name=fold(full_name),
+        birth_date=birth_date,
+        birth_year=birth_date.year,
+        sex=sex,
+        permanent_unit=unit,
+        current_unit=unit,
+        unit_path=unit.path,
+        **fields,
+    )

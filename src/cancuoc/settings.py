@@ -38,10 +38,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "ninja",
+    "django_tasks",
+    "django_tasks_db",
     "cancuoc.core",
     "cancuoc.units",
     "cancuoc.accounts",
     "cancuoc.registry",
+    "cancuoc.dossiers",
+    "cancuoc.portal",
 ]
 
 MIDDLEWARE = [
@@ -105,6 +109,17 @@ def _database_config() -> dict:
 
 
 DATABASES = {"default": _database_config()}
+
+# Background work (imports, quality recomputation, PDF batches) goes through Django's
+# tasks API. The database backend needs no broker: `cancuoc db_worker` runs the queue
+# (`make run` starts one beside the web server).
+TASKS = {
+    "default": {
+        "BACKEND": env_str("TASKS_BACKEND") or "django_tasks_db.DatabaseBackend",
+    }
+}
+# Uploaded import files and generated reports live here, outside the code.
+MEDIA_ROOT = DATA_DIR / "media"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

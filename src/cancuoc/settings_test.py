@@ -15,3 +15,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The test database lives in memory; WAL does not apply there.
     DATABASES["default"]["OPTIONS"].pop("init_command", None)
     DATABASES["default"]["TEST"] = {"NAME": ""}
+
+# Tests run tasks in the calling thread unless a test asks for the database queue.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="cancuoc-test-media-"))

@@ -28,21 +28,49 @@ class Capability(StrEnum):
     MANAGE_ACCOUNTS = "accounts.manage"
     MANAGE_TOKENS = "tokens.manage"
     ADMIN_SITE = "admin.access"
+    # Population registry
+    VIEW_REGISTRY = "registry.view"
+    IMPORT_CITIZENS = "registry.import"
+    PROPOSE_CORRECTION = "registry.correction.propose"
+    APPROVE_CORRECTION = "registry.correction.approve"
+    # One-stop desk
+    VIEW_DOSSIERS = "dossiers.view"
+    RECEIVE_DOSSIER = "dossiers.receive"  # receive, transfer, request supplements, return
+    APPRAISE_DOSSIER = "dossiers.appraise"
+    APPROVE_DOSSIER = "dossiers.approve"  # approve or refuse, sign and stamp
+    VIEW_REPORTS = "reports.view"
+    HANDLE_COMPLAINTS = "complaints.handle"
+    MANAGE_CATALOGUE = "catalogue.manage"  # procedures, fees, working-day calendar
 
 
-_EVERYONE = {Capability.VIEW_UNITS}
-_MANAGERS = _EVERYONE | {Capability.VIEW_AUDIT, Capability.MANAGE_ACCOUNTS, Capability.ADMIN_SITE}
+C = Capability
+_EVERYONE = {C.VIEW_UNITS, C.VIEW_REGISTRY, C.VIEW_DOSSIERS}
+# Managers run their unit: accounts, imports, approving corrections (maker-checker:
+# never their own), signing results, reports and complaints.
+_MANAGERS = _EVERYONE | {
+    C.VIEW_AUDIT,
+    C.MANAGE_ACCOUNTS,
+    C.ADMIN_SITE,
+    C.IMPORT_CITIZENS,
+    C.PROPOSE_CORRECTION,
+    C.APPROVE_CORRECTION,
+    C.APPROVE_DOSSIER,
+    C.VIEW_REPORTS,
+    C.HANDLE_COMPLAINTS,
+}
 
 CAPABILITIES: dict[str, frozenset[Capability]] = {
-    Role.SYSTEM_ADMIN: frozenset(_MANAGERS | {Capability.MANAGE_TOKENS}),
-    Role.PROVINCE_MANAGER: frozenset(_MANAGERS),
+    Role.SYSTEM_ADMIN: frozenset(_MANAGERS | {C.MANAGE_TOKENS, C.MANAGE_CATALOGUE}),
+    Role.PROVINCE_MANAGER: frozenset(_MANAGERS | {C.MANAGE_CATALOGUE}),
     Role.UNIT_MANAGER: frozenset(_MANAGERS),
-    Role.STATION_OPERATOR: frozenset(_EVERYONE),
-    Role.ONE_STOP_CLERK: frozenset(_EVERYONE),
-    Role.APPRAISER: frozenset(_EVERYONE),
-    Role.APPROVER: frozenset(_EVERYONE),
+    Role.STATION_OPERATOR: frozenset(_EVERYONE | {C.PROPOSE_CORRECTION}),
+    Role.ONE_STOP_CLERK: frozenset(
+        _EVERYONE | {C.PROPOSE_CORRECTION, C.RECEIVE_DOSSIER, C.VIEW_REPORTS}
+    ),
+    Role.APPRAISER: frozenset(_EVERYONE | {C.PROPOSE_CORRECTION, C.APPRAISE_DOSSIER}),
+    Role.APPROVER: frozenset(_EVERYONE | {C.APPROVE_CORRECTION, C.APPROVE_DOSSIER}),
     # The inspector reads everything in scope, including the audit log, and writes nothing.
-    Role.INSPECTOR: frozenset(_EVERYONE | {Capability.VIEW_AUDIT}),
+    Role.INSPECTOR: frozenset(_EVERYONE | {C.VIEW_AUDIT, C.VIEW_REPORTS}),
 }
 
 # A manager may grant only roles ranked below their own.

@@ -4,6 +4,8 @@ from ninja import NinjaAPI
 
 from cancuoc.api.auth import AUTH
 from cancuoc.api.errors import install_error_handlers
+from cancuoc.dossiers.api import router as dossiers_router
+from cancuoc.registry.api import router as registry_router
 from cancuoc.units.api import router as units_router
 
 api = NinjaAPI(
@@ -18,6 +20,8 @@ api = NinjaAPI(
 )
 install_error_handlers(api)
 api.add_router("/units", units_router)
+api.add_router("/registry", registry_router)
+api.add_router("/dossiers", dossiers_router)
 
 
 @api.get("/me", tags=["accounts"], summary="The caller's account, role and unit")

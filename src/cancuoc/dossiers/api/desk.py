@@ -1,0 +1,5 @@
+"""API: desk (placeholder until built)."""
+
+from ninja import Router
+
+router = Router()

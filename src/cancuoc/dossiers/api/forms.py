@@ -1,0 +1,5 @@
+"""API: forms (placeholder until built)."""
+
+from ninja import Router
+
+router = Router()

@@ -1,0 +1,5 @@
+"""API: reports (placeholder until built)."""
+
+from ninja import Router
+
+router = Router()

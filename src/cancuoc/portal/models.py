@@ -1,0 +1,1 @@
+"""Citizen-facing records: service ratings, complaints and lookup throttling."""

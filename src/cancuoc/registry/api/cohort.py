@@ -1,0 +1,5 @@
+"""API: cohort (placeholder until built)."""
+
+from ninja import Router
+
+router = Router()

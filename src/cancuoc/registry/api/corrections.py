@@ -1,0 +1,5 @@
+"""API: corrections (placeholder until built)."""
+
+from ninja import Router
+
+router = Router()

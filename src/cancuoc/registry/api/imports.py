@@ -1,0 +1,5 @@
+"""API: imports (placeholder until built)."""
+
+from ninja import Router
+
+router = Router()

@@ -1,0 +1,5 @@
+"""API: quality (placeholder until built)."""
+
+from ninja import Router
+
+router = Router()

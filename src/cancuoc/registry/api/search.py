@@ -1,0 +1,5 @@
+"""API: search (placeholder until built)."""
+
+from ninja import Router
+
+router = Router()

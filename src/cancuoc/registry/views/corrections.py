@@ -1,0 +1,5 @@
+"""Pages: corrections (placeholder until built)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -100,9 +100,7 @@ def citizen(
     from cancuoc.registry.models import Citizen
 
     if id_number is None:
-        id_number = generate(
-            "042", "male" if sex == "M" else "female", birth_date.year, next(_seq)
-        )
+        id_number = generate("042", "male" if sex == "M" else "female", birth_date.year, next(_seq))
     return Citizen.objects.create(
         province_code=unit.province_code or "",
         id_number=id_number,

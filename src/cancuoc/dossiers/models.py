@@ -94,6 +94,9 @@ class DeskSettings(models.Model):
     )
     area = models.CharField(_("area"), max_length=6, choices=Area.choices, blank=True, default="")
 
+    def __str__(self) -> str:
+        return f"{self.unit_id}: {self.identifier}"
+
 
 class DossierSequence(models.Model):
     """The last sequence number used per unit and day; locked row by row under concurrency."""
@@ -107,6 +110,9 @@ class DossierSequence(models.Model):
             models.UniqueConstraint(fields=["unit", "day"], name="dossier_sequence_unique")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.unit_id} {self.day}: {self.last}"
+
 
 class WorkdayAdjustment(models.Model):
     """An official swap or extra day off on top of the statutory holidays (editable data)."""
@@ -118,6 +124,9 @@ class WorkdayAdjustment(models.Model):
 
     class Meta:
         ordering = ["day"]
+
+    def __str__(self) -> str:
+        return f"{self.day} {'work' if self.is_working_day else 'off'}"
 
 
 class Channel(models.TextChoices):
@@ -272,6 +281,9 @@ class DossierTransition(models.Model):
     class Meta:
         ordering = ["at", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.dossier_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
+
 
 class FormVersion(models.Model):
     """Which template prints which form (Mẫu 01–06) from which date.
@@ -296,3 +308,6 @@ class FormVersion(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["form", "version"], name="form_version_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"Mẫu {self.form} ({self.version})"

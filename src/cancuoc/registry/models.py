@@ -235,6 +235,9 @@ class ImportJob(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.status})"
+
 
 class ImportRowError(models.Model):
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_errors")
@@ -247,6 +250,9 @@ class ImportRowError(models.Model):
 
     class Meta:
         ordering = ["row_number", "id"]
+
+    def __str__(self) -> str:
+        return f"row {self.row_number}: {self.code}"
 
 
 class QualityRun(models.Model):
@@ -267,6 +273,9 @@ class QualityRun(models.Model):
 
     scope_path_lookup = "unit_path"
 
+    def __str__(self) -> str:
+        return f"quality {self.unit_path} {self.created_at:%Y-%m-%d %H:%M}"
+
 
 class QualityFinding(models.Model):
     run = models.ForeignKey(QualityRun, on_delete=models.CASCADE, related_name="findings")
@@ -283,6 +292,9 @@ class QualityFinding(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["run", "rule"], name="finding_run_rule")]
+
+    def __str__(self) -> str:
+        return f"{self.rule} {self.citizen_id or self.household_id}"
 
 
 class Correction(models.Model):
@@ -325,3 +337,6 @@ class Correction(models.Model):
 
     class Meta:
         ordering = ["-proposed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.citizen_id} ({self.status})"

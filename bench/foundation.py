@@ -142,7 +142,7 @@ def _rollup_rows(events: int) -> list[tuple[str, str, str]]:
     ]
 
 
-def run(*, events: int) -> list[tuple[str, str, str]]:
+def run(*, events: int, **_scale: int) -> list[tuple[str, str, str]]:
     for edition in ("2025", "2021"):
         units_import(edition=edition)
     if connection.vendor == "postgresql":

@@ -11,7 +11,7 @@ export DEBUG ?= 1
 
 .PHONY: run install messages migrate demo serve test test-fast e2e-deps lint typecheck bench clean
 
-run: install migrate demo serve
+run: install e2e-deps migrate demo serve
 
 # The virtual environment is rebuilt when the lock file changes.
 $(BIN)/.installed: requirements.lock pyproject.toml
@@ -35,15 +35,21 @@ migrate: install
 demo: migrate
 	$(CANCUOC) demo --if-empty
 
+# The task worker (imports, quality runs) runs beside the web server and stops with it.
 serve:
 	@echo "cancuoc is serving at http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
-	$(CANCUOC) runserver $(HOST):$(PORT)
+	@$(CANCUOC) db_worker --queue-name '*' --no-reload -v0 & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(CANCUOC) runserver $(HOST):$(PORT)
 
-# Browser tests drive Debian's Chromium; install it when missing (needs root or sudo).
+# Browser tests drive Debian's Chromium; PDFs need Pango (WeasyPrint) and a font with
+# Vietnamese glyphs. Install what is missing (needs root or sudo).
+SYSTEM_PACKAGES := chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0
 e2e-deps:
-	@if [ ! -x /usr/bin/chromium ]; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
-	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; fi; \
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 test: install e2e-deps

@@ -1,6 +1,15 @@
-"""Citizen portal pages (no login); placeholder until built."""
+"""Citizen portal pages (no login) and the officers' complaint pages."""
 
-from django.urls import URLPattern
+from django.urls import path
+
+from cancuoc.portal import views
 
 app_name = "portal"
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("", views.lookup, name="lookup"),
+    path("dossiers/<str:code>/", views.dossier, name="dossier"),
+    path("complaint/", views.complaint, name="complaint"),
+    path("complaint/sent/", views.complaint_sent, name="complaint_sent"),
+    path("complaints/", views.complaints, name="complaints"),
+    path("complaints/<int:pk>/", views.complaint_detail, name="complaint_detail"),
+]

@@ -16,6 +16,43 @@ _SECTIONS = [
 ]
 
 
+# Pages inside a section, shown as a second row when the user is in that section
+# (the section is the URL namespace of the current page).
+_SUBSECTIONS = {
+    "registry": [
+        (_("Search"), "registry:search", Capability.VIEW_REGISTRY),
+        (_("Who is due"), "registry:cohort", Capability.VIEW_REGISTRY),
+        (_("Data quality"), "registry:quality", Capability.VIEW_REGISTRY),
+        (_("Corrections"), "registry:corrections", Capability.VIEW_REGISTRY),
+        (_("Imports"), "registry:imports", Capability.IMPORT_CITIZENS),
+    ],
+    "dossiers": [
+        (_("Dossiers"), "dossiers:desk", Capability.VIEW_DOSSIERS),
+        (_("Receive"), "dossiers:receive", Capability.RECEIVE_DOSSIER),
+        (_("Timeliness"), "dossiers:timeliness", Capability.VIEW_REPORTS),
+        (_("Late dossiers"), "dossiers:late", Capability.VIEW_REPORTS),
+        (_("Tracking log"), "dossiers:tracking_log", Capability.VIEW_DOSSIERS),
+        (_("Complaints"), "portal:complaints", Capability.HANDLE_COMPLAINTS),
+        (_("Procedures"), "dossiers:catalogue", Capability.VIEW_DOSSIERS),
+        (_("Working days"), "dossiers:calendar", Capability.VIEW_DOSSIERS),
+    ],
+}
+# Complaint handling lives in the portal app but belongs to the desk's work.
+_SECTION_OF_NAMESPACE = {"registry": "registry", "dossiers": "dossiers", "portal": "dossiers"}
+
+
+def _subnav(request: HttpRequest, user: object) -> list[dict]:
+    match = getattr(request, "resolver_match", None)
+    section = _SECTION_OF_NAMESPACE.get(match.namespace if match else "", "")
+    current = match.view_name if match else ""
+    links = []
+    for label, url_name, capability in _SUBSECTIONS.get(section, []):
+        url = _url(url_name) if user_can(user, capability) else None
+        if url:
+            links.append({"label": label, "url": url, "current": url_name == current})
+    return links
+
+
 def _url(url_name: str | None) -> str | None:
     # TEMPORARY while modules land in parallel: a section whose page is not routed yet
     # stays greyed out. Removed once every section above is routed.
@@ -40,4 +77,8 @@ def navigation(request: HttpRequest) -> dict:
         admin_links.append((_("API tokens"), reverse("accounts:tokens")))
     if user_can(user, Capability.VIEW_AUDIT):
         admin_links.append((_("Audit log"), reverse("core:audit")))
-    return {"nav_sections": sections, "nav_admin_links": admin_links}
+    return {
+        "nav_sections": sections,
+        "nav_admin_links": admin_links,
+        "nav_subsections": _subnav(request, user),
+    }

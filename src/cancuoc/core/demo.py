@@ -19,6 +19,8 @@ class DemoContext:
     province_code: str
     second_province_code: str
     out: Callable[[str], None]
+    # Citizens the registry step generates in the demo province (`cancuoc demo --people N`).
+    people: int = 100_000
     # Filled by the steps: units chosen, accounts created, for later steps and the summary.
     units: dict[str, Any] = field(default_factory=dict)
     logins: list[tuple[str, str, str]] = field(default_factory=list)

@@ -28,6 +28,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--second-province", default="96", help="second province (default 96, Cà Mau)"
         )
+        parser.add_argument(
+            "--people",
+            type=int,
+            default=100_000,
+            help="citizens in the demo province's registry (default 100000)",
+        )
         parser.add_argument("--if-empty", action="store_true", help="do nothing if accounts exist")
 
     def handle(self, *args, **options) -> None:
@@ -47,6 +53,7 @@ class Command(BaseCommand):
         ctx = DemoContext(
             province_code=options["province"],
             second_province_code=options["second_province"],
+            people=options["people"],
             out=lambda line: self.stderr.write(f"demo: {line}"),
         )
         for name, step in DEMO_STEPS:

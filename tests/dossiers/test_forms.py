@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import unicodedata
+import zipfile
 
 import pytest
 from django.core.management import call_command
@@ -262,6 +263,29 @@ def test_tracking_log_excel_has_one_row_per_dossier_with_the_form_columns(world,
     assert body[0][11] == dt.datetime(2025, 8, 5, 10, 30)  # returned
     assert body[0][12] == "Trước hạn"
     assert AuditEntry.objects.filter(action="dossier.tracking_log", actor=alice).count() == 1
+
+
+def test_tracking_log_excel_stores_formula_like_text_as_plain_strings(world, alice):
+    evil = '=HYPERLINK("http://evil","x")'
+    builders.dossier(
+        unit=world.commune_a,
+        officer=alice,
+        applicant_name=evil,
+        applicant_address="@SUM(1+1)",
+        applicant_phone="",
+    )
+    response = _client(alice).get(
+        "/desk/tracking-log/", {"from": "2025-08-01", "to": "2025-08-31", "format": "xlsx"}
+    )
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    name, contact = sheet.cell(row=5, column=5), sheet.cell(row=5, column=6)
+    assert (name.value, name.data_type) == (evil, "s")
+    assert (contact.value, contact.data_type) == ("@SUM(1+1)", "s")
+    # Nowhere in the sheet is there a formula (the raw XML has no <f> element).
+    assert all(c.data_type != "f" for line in sheet.iter_rows() for c in line)
+    with zipfile.ZipFile(io.BytesIO(response.content)) as book:
+        assert b"<f>" not in book.read("xl/worksheets/sheet1.xml")
 
 
 def test_tracking_log_refuses_a_bad_period_and_shows_its_form(world, alice):

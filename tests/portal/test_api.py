@@ -7,6 +7,7 @@ import json
 import pytest
 from django.test import Client
 
+from cancuoc.core.models import AuditEntry
 from cancuoc.portal.models import Complaint, Rating
 from tests.portal import builders
 
@@ -108,3 +109,41 @@ def test_officer_endpoints_are_scoped(world, alice, carl):
     )
     assert done.status_code == 200
     assert done.json()["status"] == "answered"
+
+
+def test_public_complaints_are_limited_per_address_with_429(world, settings):
+    settings.PORTAL_COMPLAINT_MAX_PER_ADDRESS = 2
+    body = {"kind": "feedback", "text": "Tốt.", "contact_name": "A", "unit_id": world.commune_a.pk}
+    client = Client(REMOTE_ADDR="10.8.9.1")
+    assert [_post(client, "/complaints", body).status_code for _ in range(2)] == [201, 201]
+    refused = _post(client, "/complaints", body)
+    assert refused.status_code == 429
+    assert refused.json() == {
+        "detail": "Đã có quá nhiều phản ánh, kiến nghị được gửi từ kết nối này. "
+        "Vui lòng thử lại sau 60 phút."
+    }
+    assert Complaint.objects.count() == 2
+    assert _post(Client(REMOTE_ADDR="10.8.9.2"), "/complaints", body).status_code == 201
+
+
+def test_reading_complaints_through_the_api_is_audited(world, alice, carl):
+    body = {"kind": "feedback", "text": "Tốt.", "contact_name": "A", "unit_id": world.commune_a.pk}
+    _post(Client(), "/complaints", body)
+    complaint = Complaint.objects.get()
+    alice_client, carl_client = Client(), Client()
+    alice_client.force_login(alice)
+    carl_client.force_login(carl)
+    listing = alice_client.get(f"{BASE}/complaints", {"status": "received"})
+    assert listing.json()["items"][0]["contact_name"] == "A"
+    entry = AuditEntry.objects.get(action="complaint.list")
+    assert (entry.actor, entry.unit, entry.detail) == (
+        alice,
+        world.commune_a,
+        {"status": "received", "overdue_on": "", "matches": 1},
+    )
+    assert alice_client.get(f"{BASE}/complaints/{complaint.pk}").status_code == 200
+    view = AuditEntry.objects.get(action="complaint.view")
+    assert (view.actor, view.object_id, view.unit) == (alice, str(complaint.pk), world.commune_a)
+    # Out of scope: 404 and nothing read, nothing audited.
+    assert carl_client.get(f"{BASE}/complaints/{complaint.pk}").status_code == 404
+    assert AuditEntry.objects.filter(action="complaint.view").count() == 1

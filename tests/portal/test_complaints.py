@@ -6,11 +6,12 @@ import datetime as dt
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from cancuoc.core.errors import OutOfScope, PermissionDenied
 from cancuoc.core.models import AuditEntry, Event
-from cancuoc.portal import services
-from cancuoc.portal.models import Complaint, ComplaintTerm
+from cancuoc.portal import selectors, services
+from cancuoc.portal.models import Complaint, ComplaintTerm, ThrottleCounter
 from tests.portal import builders
 from tests.portal.builders import at
 
@@ -203,3 +204,66 @@ def test_the_overdue_filter_lists_unanswered_complaints_past_their_date(world, a
     client.force_login(alice)
     html = client.get("/portal/complaints/", {"overdue": "1"}).content.decode()
     assert late.code in html and fresh.code not in html
+
+
+THROTTLED = (
+    "Đã có quá nhiều phản ánh, kiến nghị được gửi từ kết nối này. Vui lòng thử lại sau 60 phút."
+)
+
+
+def test_one_address_may_file_five_complaints_an_hour(world):
+    # A refused (incomplete) complaint is not counted.
+    with pytest.raises(services.ComplaintInvalid):
+        _file(world.commune_a, text=" ", client_address="10.3.0.1")
+    for _ in range(5):
+        _file(world.commune_a, client_address="10.3.0.1")
+    with pytest.raises(services.ComplaintThrottled) as caught:
+        _file(world.commune_a, client_address="10.3.0.1")
+    assert caught.value.message == THROTTLED
+    assert Complaint.objects.count() == 5
+    assert Event.objects.filter(kind="portal.complaint").count() == 5
+    # Another address, and the officers' own calls without an address, are not limited.
+    _file(world.commune_a, client_address="10.3.0.2")
+    _file(world.commune_a)
+    assert Complaint.objects.count() == 7
+    # When the hour is over the address may file again.
+    ThrottleCounter.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    _file(world.commune_a, client_address="10.3.0.1")
+    assert Complaint.objects.count() == 8
+
+
+def test_the_complaint_page_answers_429_in_vietnamese_past_the_limit(world, settings):
+    settings.PORTAL_COMPLAINT_MAX_PER_ADDRESS = 1
+    settings.PORTAL_COMPLAINT_WINDOW_SECONDS = 600
+    body = {
+        "kind": "feedback",
+        "text": "Nên mở thêm quầy buổi trưa.",
+        "contact_name": "Lê Văn Nam",
+        "province": str(world.hatinh.pk),
+        "unit": str(world.commune_b.pk),
+    }
+    client = Client(REMOTE_ADDR="10.3.1.1")
+    assert client.post("/portal/complaint/", body).status_code == 302
+    refused = client.post("/portal/complaint/", body)
+    assert refused.status_code == 429
+    assert (
+        "Đã có quá nhiều phản ánh, kiến nghị được gửi từ kết nối này. Vui lòng thử lại sau 10 phút."
+    ) in refused.content.decode()
+    assert Complaint.objects.count() == 1
+    assert Client(REMOTE_ADDR="10.3.1.2").post("/portal/complaint/", body).status_code == 302
+
+
+def test_reading_a_complaint_on_the_page_is_audited_by_the_selector(world, alice, carl):
+    filed = _file(world.commune_a)
+    item = selectors.complaint_get(user=alice, complaint_id=filed.pk)
+    assert item == filed
+    entry = AuditEntry.objects.get(action="complaint.view")
+    assert (entry.actor, entry.object_id, entry.unit) == (alice, str(filed.pk), world.commune_a)
+    with pytest.raises(OutOfScope):
+        selectors.complaint_get(user=carl, complaint_id=filed.pk)
+    assert AuditEntry.objects.filter(action="complaint.view").count() == 1
+    # The officers' list page shows no personal data and is not audited.
+    client = Client()
+    client.force_login(alice)
+    assert filed.code in client.get("/portal/complaints/").content.decode()
+    assert not AuditEntry.objects.filter(action="complaint.list").exists()

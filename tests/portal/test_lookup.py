@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from cancuoc.core.models import AuditEntry
-from cancuoc.portal.models import LookupAttempt
+from cancuoc.portal.models import ThrottleCounter
 from tests.portal import builders
 from tests.portal.builders import at
 
@@ -104,7 +104,7 @@ def test_failures_spread_over_addresses_lock_the_code_and_expire_after_the_windo
     for i in range(5):
         _lookup(Client(REMOTE_ADDR=f"10.5.5.{i}"), d.code, f"{i:04d}")
     assert _lookup(Client(REMOTE_ADDR="10.5.6.1"), d.code, "5678").status_code == 429
-    LookupAttempt.objects.update(at=timezone.now() - dt.timedelta(minutes=16))
+    ThrottleCounter.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
     assert _lookup(Client(REMOTE_ADDR="10.5.6.1"), d.code, "5678").status_code == 302
 
 
@@ -134,3 +134,29 @@ def test_an_open_dossier_past_its_due_date_says_so(world, alice):
     d = builders.dossier(unit=world.commune_a, officer=alice, due=dt.date(2020, 1, 6))
     client = Client()
     assert "Đã quá hạn" in _page(client, _lookup(client, d.code, "5678"))
+
+
+def test_a_dossier_waiting_for_documents_is_paused_never_overdue(world, alice):
+    d = builders.dossier(
+        unit=world.commune_a,
+        officer=alice,
+        status="supplement",
+        due=dt.date(2020, 1, 6),
+        steps=[
+            ("transfer", "transferred", at(2025, 8, 1, 10), {}),
+            ("supplement_request", "supplement", at(2025, 8, 1, 11), {"missing": ["Giấy X"]}),
+        ],
+    )
+    client = Client()
+    html = _page(client, _lookup(client, d.code, "5678"))
+    assert (
+        '<dd id="timeliness" class="timeliness timeliness-paused">'
+        "Tạm dừng tính thời hạn, đang chờ ông/bà bổ sung giấy tờ</dd>"
+    ) in html
+    assert "Thời hạn giải quyết tạm dừng cho đến khi ông/bà nộp đủ giấy tờ" in html
+    assert "Đã quá hạn" not in html
+    # The same dossier back in appraisal, still past its date, is overdue again.
+    d.status = "in_appraisal"
+    d.save()
+    html = client.get(f"/portal/dossiers/{d.code}/").content.decode()
+    assert '<dd id="timeliness" class="timeliness timeliness-overdue">Đã quá hạn</dd>' in html

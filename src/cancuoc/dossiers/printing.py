@@ -469,31 +469,59 @@ def tracking_log_xlsx(
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("Sổ theo dõi hồ sơ")
-    sheet.append(["Mẫu số 06"])
-    sheet.append([f"SỔ THEO DÕI HỒ SƠ — {unit.name}"])
-    sheet.append([f"Từ ngày {date_from:%d/%m/%Y} đến ngày {date_to:%d/%m/%Y}"])
-    sheet.append(list(LOG_HEADERS))
+    title = [
+        ["Mẫu số 06"],
+        [f"SỔ THEO DÕI HỒ SƠ — {unit.name}"],
+        [f"Từ ngày {date_from:%d/%m/%Y} đến ngày {date_to:%d/%m/%Y}"],
+        list(LOG_HEADERS),
+    ]
+    for line in title:
+        sheet.append(_text_safe(sheet, line))
     for row in rows:
         sheet.append(
-            [
-                row.number,
-                row.code,
-                row.procedure,
-                row.copies,
-                row.applicant,
-                row.contact,
-                row.competent_unit,
-                _naive(row.received),
-                row.due,
-                _naive(row.transferred),
-                _naive(row.result_ready),
-                _naive(row.returned),
-                row.note,
-            ]
+            _text_safe(
+                sheet,
+                [
+                    row.number,
+                    row.code,
+                    row.procedure,
+                    row.copies,
+                    row.applicant,
+                    row.contact,
+                    row.competent_unit,
+                    _naive(row.received),
+                    row.due,
+                    _naive(row.transferred),
+                    _naive(row.result_ready),
+                    _naive(row.returned),
+                    row.note,
+                ],
+            )
         )
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _text_safe(sheet: Any, values: Sequence[Any]) -> list[Any]:
+    """The row with every text stored as a string cell, never as a formula.
+
+    openpyxl turns any text starting with "=" into a formula, and applicant names, notes
+    and addresses are typed by the public: '=HYPERLINK("http://evil", "x")' in a name
+    would become a live link in the officer's Excel. A string cell shows the text as
+    typed.
+    """
+    from openpyxl.cell import WriteOnlyCell
+
+    row: list[Any] = []
+    for value in values:
+        if isinstance(value, str):
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.data_type = "s"
+            row.append(cell)
+        else:
+            row.append(value)
+    return row
 
 
 def _naive(moment: dt.datetime | None) -> dt.datetime | None:

@@ -51,6 +51,12 @@ class PublicDossierOut(Schema):
     steps: list[StepOut]
     can_rate: bool
     rating: str
+    delivery_status: str = Field(
+        "", description="Postal return: '', waiting, in_transit, delivered or failed"
+    )
+    delivery_status_label: str
+    tracking_number: str = Field("", description="Postal tracking number, when posted")
+    delivered_on: dt.date | None
 
 
 class RatingIn(LookupIn):
@@ -153,15 +159,19 @@ def complaint_file(request: HttpRequest, payload: ComplaintIn) -> Status[dict[st
     dossier_id = None
     if payload.dossier_code.strip():
         dossier_id = _lookup(request, payload.dossier_code, payload.factor).pk
-    filed = services.complaint_file(
-        kind=payload.kind,
-        text=payload.text,
-        contact_name=payload.contact_name,
-        contact_phone=payload.contact_phone,
-        officer_named=payload.officer_named,
-        unit_id=payload.unit_id,
-        dossier_id=dossier_id,
-    )
+    try:
+        filed = services.complaint_file(
+            kind=payload.kind,
+            text=payload.text,
+            contact_name=payload.contact_name,
+            contact_phone=payload.contact_phone,
+            officer_named=payload.officer_named,
+            unit_id=payload.unit_id,
+            dossier_id=dossier_id,
+            client_address=request_client_address(request),
+        )
+    except services.ComplaintThrottled as exc:
+        raise HttpError(429, exc.message) from None
     return Status(
         201,
         {
@@ -182,7 +192,8 @@ def _require_handler(request: HttpRequest) -> None:
 @paginate(LimitOffsetPagination)
 def complaints(request: HttpRequest, filters: Query[ComplaintFilter]):  # type: ignore[no-untyped-def]
     _require_handler(request)
-    return selectors.complaints_visible(user=request.user, status=filters.status)
+    # The rows carry the citizens' names and phones: the selector audits the read.
+    return selectors.complaints_visible(user=request.user, status=filters.status, audit=True)
 
 
 @router.get("/complaints/{complaint_id}", response=ComplaintOut, summary="One complaint")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -64,9 +64,9 @@ class ComplaintForm(forms.Form):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        blank = [("", _("— choose —"))]
-        self.fields["province"].choices = blank + provinces
-        self.fields["unit"].choices = blank + communes
+        blank: list[tuple[Any, Any]] = [("", _("— choose —"))]
+        for name, options in (("province", provinces), ("unit", communes)):
+            cast(forms.ChoiceField, self.fields[name]).choices = blank + options
 
 
 class HandleForm(forms.Form):

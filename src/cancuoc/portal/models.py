@@ -1,4 +1,4 @@
-"""Citizen-facing records: service ratings, complaints and lookup throttling."""
+"""Citizen-facing records: service ratings, complaints and throttling counters."""
 
 from __future__ import annotations
 
@@ -121,23 +121,17 @@ class Complaint(models.Model):
         return self.code
 
 
-class LookupAttempt(models.Model):
-    """One portal lookup, kept for throttling by client address and by dossier code.
+class ThrottleCounter(models.Model):
+    """How many hits one throttle key (a code, an address) has taken in its current window.
 
-    The code is stored as typed (normalised), whether or not such a dossier exists, so a
-    locked code says nothing about its existence. Old rows are pruned on each write.
+    One row per key, locked with SELECT ... FOR UPDATE while a request checks and counts
+    its hit, so parallel requests are counted one after the other (see portal.throttle).
+    A row whose window has passed counts as zero; stale rows are pruned as they are seen.
     """
 
-    client_address = models.GenericIPAddressField(null=True, blank=True)
-    code = models.CharField(max_length=60)
-    success = models.BooleanField(default=False)
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["client_address", "at"], name="lookup_address_at"),
-            models.Index(fields=["code", "at"], name="lookup_code_at"),
-        ]
+    key = models.CharField(max_length=120, unique=True)
+    hits = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
 
     def __str__(self) -> str:
-        return f"{self.client_address} {self.code} {'ok' if self.success else 'fail'}"
+        return f"{self.key}: {self.hits} until {self.expires_at:%H:%M}"

@@ -15,11 +15,14 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.functional import Promise
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from cancuoc.core.audit import audit_record
 from cancuoc.core.errors import OutOfScope
 from cancuoc.core.scoping import scope_queryset
-from cancuoc.dossiers.models import Dossier, DossierStatus
+from cancuoc.dossiers import lifecycle
+from cancuoc.dossiers.models import DeliveryStatus, Dossier, DossierStatus, ReturnMethod
 from cancuoc.portal.models import Complaint, ComplaintStatus, Rating
 from cancuoc.units.models import Edition, Level, Unit
 
@@ -54,6 +57,20 @@ STEP_PLAIN: dict[str, Promise] = {
     "withdraw": _("Withdrawn"),
     "apologise": _("Delayed: apology and new date"),
     "route": _("Sent to the competent office"),
+    "fee_pay": _("Fee paid"),
+    "fee_exempt": _("Fee exempted"),
+    "delivery_update": _("Postal delivery updated"),
+}
+
+# Shown for a step this table does not know yet, so an internal action name never shows.
+STEP_UNKNOWN = _("Dossier updated")
+
+# Where the posted result is, in the citizen's words (DeliveryStatus values).
+DELIVERY_PLAIN: dict[str, Promise] = {
+    DeliveryStatus.WAITING: _("Result packed, waiting for the postal courier"),
+    DeliveryStatus.IN_TRANSIT: _("Result on its way to you by post"),
+    DeliveryStatus.DELIVERED: _("Result delivered to you by post"),
+    DeliveryStatus.FAILED: _("The post could not deliver the result"),
 }
 
 TIMELINESS_PLAIN: dict[str, Promise] = {
@@ -62,20 +79,8 @@ TIMELINESS_PLAIN: dict[str, Promise] = {
     "late": _("Returned after the due date"),
     "within_term": _("Within the time limit"),
     "overdue": _("Past the due date"),
+    "paused": _("Clock paused, waiting for your documents"),
 }
-
-_OPEN = frozenset(
-    {
-        DossierStatus.RECEIVED,
-        DossierStatus.TRANSFERRED,
-        DossierStatus.IN_APPRAISAL,
-        DossierStatus.SUPPLEMENT_REQUESTED,
-        DossierStatus.APPROVED,
-        DossierStatus.REFUSED,
-        DossierStatus.SIGNED,
-        DossierStatus.RESULT_READY,
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,11 @@ class PublicDossier:
     steps: list[PublicStep]
     can_rate: bool
     rating: str
+    # Postal return (blank unless the result is sent by post).
+    delivery_status: str = ""
+    delivery_status_label: str = ""
+    tracking_number: str = ""
+    delivered_on: dt.date | None = None
 
 
 def dossier_by_code(*, code: str) -> Dossier | None:
@@ -133,28 +143,59 @@ def dossier_public(*, dossier_id: int, today: dt.date | None = None) -> PublicDo
         steps=[_public_step(t.action, t.at, t.data) for t in dossier.transitions.all()],
         can_rate=dossier.status == DossierStatus.RETURNED and rating is None,
         rating=rating or "",
+        delivery_status=dossier.delivery_status,
+        delivery_status_label=str(DELIVERY_PLAIN.get(dossier.delivery_status, "")),
+        tracking_number=dossier.tracking_number,
+        delivered_on=dossier.delivered_on,
     )
 
 
 def _timeliness(dossier: Dossier, today: dt.date) -> str:
+    """early/on_time/late once returned; while open, paused, within term or overdue.
+
+    A dossier waiting for the citizen's documents has its clock stopped (the due date
+    moves by the paused days when they arrive): it is never overdue meanwhile.
+    """
     if dossier.status == DossierStatus.RETURNED:
         return dossier.timeliness
-    if dossier.status in _OPEN:
+    if dossier.status == DossierStatus.SUPPLEMENT_REQUESTED:
+        return "paused"
+    if dossier.status in lifecycle.OPEN:
         return "overdue" if today > dossier.due_date else "within_term"
     return ""
 
 
 def _public_step(action: str, at: dt.datetime, data: dict[str, Any]) -> PublicStep:
-    """One step in plain words, with what the citizen must know (papers asked, reasons)."""
+    """One step in plain words, with what the citizen must know (papers asked, reasons,
+    receipt and postal tracking numbers). Never the internal action name."""
+    label = str(STEP_PLAIN.get(action, STEP_UNKNOWN))
     details: list[str] = []
-    if action == "supplement_request":
+    if action == lifecycle.SUPPLEMENT_REQUEST:
         missing = data.get("missing") or []
         details = [str(item) for item in (missing if isinstance(missing, list) else [missing])]
-    elif action in ("refuse", "reject_intake", "apologise") and data.get("reason"):
+    elif action in ("refuse", "reject_intake", "apologise", "fee_exempt") and data.get("reason"):
         details = [str(data["reason"])]
-    return PublicStep(
-        at=timezone.localtime(at), label=str(STEP_PLAIN.get(action, action)), details=details
-    )
+    elif action == lifecycle.FEE_PAY and data.get("receipt_number"):
+        details = [gettext("Receipt number: %(number)s") % {"number": data["receipt_number"]}]
+    elif action == lifecycle.RETURN and data.get("method") == ReturnMethod.POST:
+        details = [gettext("Sent to you by post"), *_tracking(data)]
+    elif action == lifecycle.DELIVERY_UPDATE:
+        label = str(DELIVERY_PLAIN.get(str(data.get("delivery_status") or ""), label))
+        details = _tracking(data) + _delivered_on(data)
+    return PublicStep(at=timezone.localtime(at), label=label, details=details)
+
+
+def _tracking(data: dict[str, Any]) -> list[str]:
+    number = str(data.get("tracking_number") or "")
+    return [gettext("Postal tracking number: %(number)s") % {"number": number}] if number else []
+
+
+def _delivered_on(data: dict[str, Any]) -> list[str]:
+    try:
+        day = dt.date.fromisoformat(str(data.get("delivered_on") or ""))
+    except ValueError:
+        return []
+    return [gettext("Delivered on %(date)s") % {"date": f"{day:%d/%m/%Y}"}]
 
 
 # --- Units a citizen may address a complaint to (public facts) --------------------------
@@ -181,8 +222,18 @@ def complaint_filed(*, complaint_id: int) -> Complaint | None:
 
 
 def complaints_visible(
-    *, user: Any, status: str | None = None, overdue_on: dt.date | None = None
+    *,
+    user: Any,
+    status: str | None = None,
+    overdue_on: dt.date | None = None,
+    audit: bool = False,
 ) -> QuerySet[Complaint]:
+    """Complaints in the user's scope, oldest answer date first.
+
+    `audit=True` for a caller that hands out the citizens' names and phones (the API
+    list): one audit row per read, never one per complaint. The officers' list page
+    shows no personal data and does not audit.
+    """
     complaints = scope_queryset(Complaint.objects.select_related("unit", "dossier"), user=user)
     if status:
         complaints = complaints.filter(status=status)
@@ -191,10 +242,24 @@ def complaints_visible(
             due_date__lt=overdue_on,
             status__in=[ComplaintStatus.RECEIVED, ComplaintStatus.IN_PROGRESS],
         )
+    if audit:
+        audit_record(
+            actor=user,
+            action="complaint.list",
+            unit=user.unit,
+            detail={
+                "status": status or "",
+                "overdue_on": overdue_on.isoformat() if overdue_on else "",
+                "matches": complaints.count(),
+            },
+        )
     return complaints.order_by("due_date", "pk")
 
 
 def complaint_get(*, user: Any, complaint_id: int) -> Complaint:
+    """One complaint in scope. It holds the citizen's name and phone: every read is
+    audited here, so the page and the API leave the same trace. Out of scope raises
+    OutOfScope and leaves nothing."""
     complaint = (
         scope_queryset(Complaint.objects.select_related("unit", "dossier", "handled_by"), user=user)
         .filter(pk=complaint_id)
@@ -202,4 +267,5 @@ def complaint_get(*, user: Any, complaint_id: int) -> Complaint:
     )
     if complaint is None:
         raise OutOfScope()
+    audit_record(actor=user, action="complaint.view", obj=complaint)
     return complaint

@@ -24,13 +24,12 @@ from cancuoc.core.errors import DomainError, OutOfScope, PermissionDenied
 from cancuoc.core.events import event_append
 from cancuoc.core.scoping import scope_queryset
 from cancuoc.dossiers.models import Dossier, DossierStatus
-from cancuoc.portal import rules
+from cancuoc.portal import rules, throttle
 from cancuoc.portal.models import (
     Complaint,
     ComplaintKind,
     ComplaintStatus,
     ComplaintTerm,
-    LookupAttempt,
     Rating,
     Score,
 )
@@ -49,6 +48,19 @@ class LookupFailed(DomainError):
 
 class LookupThrottled(DomainError):
     default_message = gettext_lazy("Too many attempts. Please try again in 15 minutes.")
+
+
+class ComplaintThrottled(DomainError):
+    default_message = gettext_lazy("Too many complaints were sent from this connection.")
+
+    def __init__(self, *, minutes: int) -> None:
+        super().__init__(
+            _(
+                "Too many complaints were sent from this connection. "
+                "Please try again in %(minutes)d minutes."
+            )
+            % {"minutes": minutes}
+        )
 
 
 class RatingRefused(DomainError):
@@ -75,24 +87,16 @@ def _max_per_address() -> int:
     return int(getattr(settings, "PORTAL_LOOKUP_MAX_PER_ADDRESS", 30))
 
 
-def lookup_is_throttled(*, code: str, client_address: str | None) -> bool:
-    """Locked after too many failures from this address or on this code within the window."""
-    recent = LookupAttempt.objects.filter(at__gte=timezone.now() - _window())
-    failures = recent.filter(success=False)
-    if failures.filter(code=rules.code_normalise(code)).count() >= _max_failures():
-        return True
-    if client_address is None:
-        return False
-    by_address = recent.filter(client_address=client_address)
-    return (
-        by_address.filter(success=False).count() >= _max_failures()
-        or by_address.count() >= _max_per_address()
-    )
-
-
-def _attempt_record(*, code: str, client_address: str | None, success: bool) -> None:
-    LookupAttempt.objects.filter(at__lt=timezone.now() - _window()).delete()
-    LookupAttempt.objects.create(code=code, client_address=client_address, success=success)
+def _lookup_limits(*, code: str, client_address: str | None) -> list[throttle.Limit]:
+    """Failures per code (from any address), failures and all lookups per address."""
+    window, failures = _window(), _max_failures()
+    limits = [throttle.Limit(f"lookup.fail.code:{code}", failures, window)]
+    if client_address is not None:
+        limits += [
+            throttle.Limit(f"lookup.fail.addr:{client_address}", failures, window),
+            throttle.Limit(f"lookup.all.addr:{client_address}", _max_per_address(), window),
+        ]
+    return limits
 
 
 def dossier_lookup(
@@ -100,20 +104,35 @@ def dossier_lookup(
 ) -> Dossier:
     """The dossier whose code and second factor match, or LookupFailed / LookupThrottled.
 
-    Every attempt is recorded for throttling (a failure even when no such code exists);
-    a success writes an audit row on the dossier's unit.
+    The counters of the code and the address are locked before the factor is compared
+    and counted in the same transaction, so parallel guesses are counted one by one and
+    the sixth is refused however fast they come. A failure counts even when no such code
+    exists; a success writes an audit row on the dossier's unit.
     """
     code = rules.code_normalise(code)
-    if lookup_is_throttled(code=code, client_address=client_address):
-        raise LookupThrottled()
-    dossier = dossier_by_code(code=code) if code else None
-    matched = dossier is not None and rules.factor_matches(
-        factor, phone=dossier.applicant_phone, id_number=dossier.applicant_id_number
-    )
+    limits = _lookup_limits(code=code, client_address=client_address)
+    now = timezone.now()
     with transaction.atomic():
-        _attempt_record(code=code, client_address=client_address, success=matched)
-        if matched:
-            audit_record(actor=None, action="portal.lookup", obj=dossier, detail={"via": channel})
+        counters = throttle.counters_lock([limit.key for limit in limits], now=now)
+        if any(throttle.exhausted(counters[lim.key], lim, now=now) for lim in limits):
+            matched, dossier = False, None
+            throttled = True
+        else:
+            throttled = False
+            dossier = dossier_by_code(code=code) if code else None
+            matched = dossier is not None and rules.factor_matches(
+                factor, phone=dossier.applicant_phone, id_number=dossier.applicant_id_number
+            )
+            for limit in limits:
+                if not matched or limit.key.startswith("lookup.all."):
+                    throttle.hit(counters[limit.key], limit, now=now)
+            if matched:
+                audit_record(
+                    actor=None, action="portal.lookup", obj=dossier, detail={"via": channel}
+                )
+    # Raised after the commit: the counted failure must stay counted.
+    if throttled:
+        raise LookupThrottled()
     if not matched or dossier is None:
         raise LookupFailed()
     return dossier
@@ -163,6 +182,25 @@ def rating_submit(*, dossier_id: int, score: str, comment: str = "") -> Rating:
 # --- Complaints -----------------------------------------------------------------------
 
 
+def _complaint_limit(client_address: str) -> throttle.Limit:
+    return throttle.Limit(
+        f"complaint.addr:{client_address}",
+        int(getattr(settings, "PORTAL_COMPLAINT_MAX_PER_ADDRESS", 5)),
+        dt.timedelta(seconds=int(getattr(settings, "PORTAL_COMPLAINT_WINDOW_SECONDS", 60 * 60))),
+    )
+
+
+def _complaint_throttle(client_address: str | None, *, now: dt.datetime) -> None:
+    """Count one complaint from this address, or raise ComplaintThrottled (in a transaction)."""
+    if client_address is None:
+        return
+    limit = _complaint_limit(client_address)
+    counter = throttle.counters_lock([limit.key], now=now)[limit.key]
+    if throttle.exhausted(counter, limit, now=now):
+        raise ComplaintThrottled(minutes=throttle.minutes_left(counter, now=now))
+    throttle.hit(counter, limit, now=now)
+
+
 def complaint_term_days(*, on: dt.date) -> int:
     """Working days to answer a complaint received on `on` (ComplaintTerm rows, as data)."""
     term = ComplaintTerm.objects.filter(valid_from__lte=on).order_by("-valid_from").first()
@@ -203,12 +241,16 @@ def complaint_file(
     officer_named: str = "",
     unit_id: int | None = None,
     dossier_id: int | None = None,
+    client_address: str | None = None,
     at: dt.datetime | None = None,
 ) -> Complaint:
     """File a complaint or feedback about a (verified) dossier or to a unit.
 
     The unit is the dossier's competent unit when a dossier is given, else `unit_id`.
-    The answer is due N working days after receipt (ComplaintTerm).
+    The answer is due N working days after receipt (ComplaintTerm). A public caller
+    passes the client address: each address may file a few complaints per hour
+    (PORTAL_COMPLAINT_MAX_PER_ADDRESS per PORTAL_COMPLAINT_WINDOW_SECONDS), counted
+    atomically; the next raises ComplaintThrottled and files nothing.
     """
     if kind not in ComplaintKind.values:
         raise ComplaintInvalid(_("Choose what the complaint is about."))
@@ -222,6 +264,7 @@ def complaint_file(
         raise ComplaintInvalid(_("Name the officer, or describe them (desk, time)."))
     at = at or timezone.now()
     with transaction.atomic():
+        _complaint_throttle(client_address, now=timezone.now())
         dossier, unit = _complaint_target(dossier_id=dossier_id, unit_id=unit_id)
         complaint = Complaint.objects.create(
             code=_complaint_code(at),

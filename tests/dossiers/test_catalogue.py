@@ -47,13 +47,19 @@ def test_loading_twice_changes_nothing(loaded):
 
 def test_id_card_times_and_fees_under_both_laws(loaded):
     # Law on CCCD 2014: 7 / 15 / 20 working days by area; re-issue 15 / 15 / 20.
-    on = D(2021, 3, 1)
+    on = D(2020, 3, 2)
     assert version(ID_2014_FIRST, on, "city") == (7, 30000)
     assert version(ID_2014_FIRST, on, "other") == (15, 30000)
     assert version(ID_2014_FIRST, on, "remote") == (20, 30000)
     assert version(ID_2014_RENEW, on, "city") == (7, 50000)
     assert version(ID_2014_REISSUE, on, "city") == (15, 70000)
     assert version(ID_2014_REISSUE, on, "remote") == (20, 70000)
+    # Halved during the whole 2021 campaign (Circular 112/2020 extended by Circular 47/2021).
+    on = D(2021, 3, 1)
+    assert version(ID_2014_FIRST, on, "city") == (7, 15000)
+    assert version(ID_2014_RENEW, on, "remote") == (20, 25000)
+    assert version(ID_2014_REISSUE, on, "other") == (15, 35000)
+    assert version(ID_2014_FIRST, D(2022, 7, 1), "city") == (7, 30000)
     # Halved in the first half of 2022 (Circular 120/2021).
     assert version(ID_2014_REISSUE, D(2022, 3, 1), "other") == (15, 35000)
     # Law on Identity 2023: 7 days everywhere; Circular 73/2024 fees, halved from 1/7/2025.
@@ -96,7 +102,8 @@ def test_receipt_uses_the_desk_area_and_the_version_of_the_day(world, loaded):
     # Monday 1/3/2021 + 20 working days (no holiday in between) = Monday 29/3/2021.
     assert dossier.due_date == D(2021, 3, 29)
     assert dossier.procedure_version.area == "remote"
-    assert (dossier.fee_amount, dossier.fee_status) == (50000, FeeStatus.DUE)
+    # Halved during the 2021 campaign (Circular 112/2020, extended by Circular 47/2021).
+    assert (dossier.fee_amount, dossier.fee_status) == (25000, FeeStatus.DUE)
     first_card = services.dossier_receive(
         actor=desk.clerk,
         procedure_code=ID_2023_FIRST,

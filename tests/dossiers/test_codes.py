@@ -75,13 +75,30 @@ def test_a_row_created_by_a_concurrent_receipt_is_incremented_not_duplicated(wor
 
 
 def test_a_failed_receipt_gives_its_number_back(world):
+    from cancuoc.dossiers import services
+    from cancuoc.dossiers.services import intake
+
     desk = Desk(world.commune_a, "a")
     proc = procedure()
     received_dossier(actor=desk.clerk, proc=proc, at=local(2025, 3, 3, 9))
-    with pytest.raises(DomainError):
-        received_dossier(actor=desk.clerk, proc=proc, at=local(2025, 3, 3, 9), applicant_name=" ")
-    third = received_dossier(actor=desk.clerk, proc=proc, at=local(2025, 3, 3, 9))
-    assert third.code == "18100-250303-0002"
+    taken: list[int] = []
+    real_next = codes.sequence_next
+
+    def spy(**kwargs):
+        taken.append(real_next(**kwargs))
+        return taken[-1]
+
+    # The receipt fails AFTER its number was taken (while writing the control sheet).
+    with (
+        mock.patch.object(codes, "sequence_next", side_effect=spy),
+        mock.patch.object(intake, "_record", side_effect=services.DossierError("boom")),
+        pytest.raises(DomainError),
+    ):
+        received_dossier(actor=desk.clerk, proc=proc, at=local(2025, 3, 3, 9))
+    assert taken == [2]  # the number was really taken by the failed receipt
+    assert Dossier.objects.count() == 1
+    second = received_dossier(actor=desk.clerk, proc=proc, at=local(2025, 3, 3, 9))
+    assert second.code == "18100-250303-0002"
 
 
 @pytest.mark.django_db(transaction=True)

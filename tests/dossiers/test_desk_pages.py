@@ -183,7 +183,9 @@ def test_a_bad_receipt_form_shows_errors_and_creates_nothing(desk_a, birth):
     with translation.override("vi"):  # Django's own message, whatever its wording
         required = str(forms.Field.default_error_messages["required"])
     assert errors["applicant_name"] == [required]
-    assert errors["applicant_id_number"] == ["Số định danh cá nhân gồm 12 chữ số."]
+    assert errors["applicant_id_number"] == [
+        "Số định danh phải gồm 12 chữ số (hoặc 9 chữ số với CMND cũ)."
+    ]
     assert errors["delivery_address"] == ["Nhập địa chỉ nhận kết quả qua bưu điện."]
     assert Dossier.objects.count() == 0
 

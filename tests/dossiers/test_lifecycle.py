@@ -223,3 +223,61 @@ def _capabilities(user):
     from cancuoc.accounts.roles import CAPABILITIES
 
     return CAPABILITIES[user.role]
+
+
+# --- Graph properties of the transition table ---------------------------------------------
+
+
+def _reachable(start: str) -> set[str]:
+    seen = {start}
+    todo = [start]
+    while todo:
+        status = todo.pop()
+        for (source, _action), target in lc.TRANSITIONS.items():
+            if source == status and target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return seen
+
+
+def test_no_transition_leaves_a_terminal_status():
+    leaving = sorted(
+        (source, action) for (source, action) in lc.TRANSITIONS if source in lc.TERMINAL
+    )
+    assert leaving == []
+    for status in lc.TERMINAL:
+        assert lc.allowed_actions(status) == []
+
+
+def test_every_status_is_reachable_from_the_start():
+    assert _reachable(lc.NEW) - {lc.NEW} == set(lc.STATUSES)
+
+
+def test_every_open_status_can_reach_a_terminal_one():
+    for status in lc.OPEN:
+        assert _reachable(status) & lc.TERMINAL, status
+
+
+def test_returned_only_through_return_or_on_the_spot():
+    into_returned = sorted(
+        (source, action)
+        for (source, action), target in lc.TRANSITIONS.items()
+        if target == lc.RETURNED
+    )
+    assert into_returned == [(lc.NEW, lc.ON_THE_SPOT), (lc.RESULT_READY, lc.RETURN)]
+
+
+@given(st.lists(st.sampled_from(lc.ACTIONS), max_size=30))
+def test_random_histories_return_only_by_return_or_on_the_spot(actions):
+    """Whatever the accepted history, the step that first reaches RETURNED is one of the two
+    returning actions, and nothing is accepted after a terminal status."""
+    status = lc.NEW
+    for action in actions:
+        try:
+            new = lc.next_status(status, action)
+        except lc.IllegalTransition:
+            continue
+        assert status not in lc.TERMINAL
+        if new == lc.RETURNED:
+            assert action in (lc.RETURN, lc.ON_THE_SPOT)
+        status = new

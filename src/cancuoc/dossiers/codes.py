@@ -21,18 +21,24 @@ consecutive.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import string
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from cancuoc.core.errors import DomainError
-from cancuoc.dossiers.models import DeskSettings, DossierSequence
-from cancuoc.units.models import Unit
+from cancuoc.accounts.roles import Capability, user_can
+from cancuoc.core.audit import audit_record
+from cancuoc.core.errors import DomainError, OutOfScope, PermissionDenied
+from cancuoc.core.scoping import unit_in_scope
+from cancuoc.dossiers.models import Area, DeskSettings, DossierSequence
+from cancuoc.units.models import Level, Unit
 
 DEFAULT_PATTERN = "{identifier}-{yymmdd}-{seq:04d}"
+_IDENTIFIER = re.compile(r"[0-9A-Za-z][0-9A-Za-z.\-]*")
 PLACEHOLDERS = frozenset({"identifier", "yymmdd", "yyyymmdd", "seq", "unit_code", "province_code"})
 
 
@@ -108,3 +114,87 @@ def dossier_code_next(*, unit: Unit, day: dt.date, settings: Any = None) -> str:
         day=day,
         seq=seq,
     )
+
+
+def _province_of(unit: Unit) -> Unit | None:
+    """The province above ``unit`` (itself when it is one), by the parent chain."""
+    current: Unit | None = unit
+    for _hop in range(4):  # nation > province > (district) > commune
+        if current is None:
+            return None
+        if current.level == Level.PROVINCE:
+            return current
+        current = current.parent
+    return None
+
+
+def desk_area(unit: Unit) -> str:
+    """The area variant that sets a unit's processing times under the 2014 ID law.
+
+    A unit's own setting wins; a unit without one inherits its province's (most of a
+    province shares one variant, so an administrator sets it once on the province and
+    only overrides the exceptions, e.g. the mountain or island communes). ``""`` when
+    neither is set: intake then refuses procedures that exist only per area.
+    """
+    own = desk_settings(unit).area
+    if own:
+        return own
+    province = _province_of(unit)
+    if province is None or province.pk == unit.pk:
+        return ""
+    return desk_settings(province).area
+
+
+class DeskSettingsError(DomainError):
+    default_message = gettext_lazy("The desk settings were not changed.")
+
+
+def desk_settings_set(
+    *, actor: Any, unit_id: int, identifier: str, code_pattern: str, area: str
+) -> DeskSettings:
+    """Set a unit's code identifier, code pattern and area (catalogue administrators).
+
+    Dossiers already received keep their code and due date; the new values apply to the
+    next receipt.
+    """
+    if not user_can(actor, Capability.MANAGE_CATALOGUE):
+        raise PermissionDenied(_("Only a catalogue administrator may change desk settings."))
+    with transaction.atomic():
+        unit = Unit.objects.filter(pk=unit_id).first()
+        if unit is None or not unit_in_scope(actor, unit):
+            raise OutOfScope(_("Unit not found."))
+        identifier = (identifier or "").strip()
+        if not identifier or len(identifier) > 40 or not _IDENTIFIER.fullmatch(identifier):
+            raise DeskSettingsError(
+                _("The unit identifier must be 1 to 40 letters, digits, dots or dashes.")
+            )
+        pattern = (code_pattern or "").strip() or DEFAULT_PATTERN
+        if len(pattern) > 80:
+            raise DeskSettingsError(_("The code pattern is too long (80 characters at most)."))
+        pattern_check(pattern)
+        if area not in Area.values:
+            raise DeskSettingsError(_("Unknown area: %(area)s.") % {"area": area})
+        before = DeskSettings.objects.select_for_update().filter(unit=unit).first()
+        row, created = DeskSettings.objects.update_or_create(
+            unit=unit, defaults={"identifier": identifier, "code_pattern": pattern, "area": area}
+        )
+        audit_record(
+            actor=actor,
+            action="desk.settings_set",
+            obj=row,
+            unit=unit,
+            detail={
+                "identifier": identifier,
+                "code_pattern": pattern,
+                "area": area,
+                "created": created,
+                "before": None
+                if before is None
+                else {
+                    "identifier": before.identifier,
+                    "code_pattern": before.code_pattern,
+                    "area": before.area,
+                },
+            },
+        )
+    return row

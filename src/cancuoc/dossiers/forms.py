@@ -13,7 +13,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from cancuoc.dossiers.models import Channel, DeliveryStatus, ReturnMethod
+from cancuoc.dossiers.applicant import ID_NUMBER, phone_normalise, phone_valid
+from cancuoc.dossiers.models import Area, Channel, DeliveryStatus, ReturnMethod
 
 # Lifecycle actions an officer can take on an existing dossier from its page.
 # (receive, reject_intake and on_the_spot start a dossier, so they live on the receipt form.)
@@ -34,9 +35,6 @@ DOSSIER_ACTIONS = (
 # Side operations on a dossier that do not change its status.
 SIDE_ACTIONS = ("fee_pay", "fee_exempt", "delivery_update")
 
-_ID_REGEX = r"^\d{12}$"
-_PHONE_REGEX = r"^\+?\d{9,12}$"
-
 
 def new_submission_key() -> str:
     return uuid.uuid4().hex
@@ -51,18 +49,15 @@ class ReceiveForm(forms.Form):
     )
     applicant_id_number = forms.RegexField(
         label=_("Personal ID number"),
-        regex=_ID_REGEX,
+        regex=ID_NUMBER,
         required=False,
-        error_messages={"invalid": _("The personal ID number has 12 digits.")},
+        error_messages={
+            "invalid": _("The ID number must have 12 digits (or 9 for an old ID card).")
+        },
     )
     citizen_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
     applicant_name = forms.CharField(label=_("Applicant's full name"), max_length=200)
-    applicant_phone = forms.RegexField(
-        label=_("Phone"),
-        regex=_PHONE_REGEX,
-        required=False,
-        error_messages={"invalid": _("Enter a phone number of 10 digits.")},
-    )
+    applicant_phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
     applicant_address = forms.CharField(label=_("Address"), max_length=255, required=False)
     competent_unit_id = forms.TypedChoiceField(
         label=_("Competent unit"), coerce=int, required=False
@@ -99,6 +94,15 @@ class ReceiveForm(forms.Form):
         unit_field.choices = list(units)
         if not self.is_bound:
             self.initial.setdefault("submission_key", new_submission_key())
+
+    def clean_applicant_phone(self) -> str:
+        # The service's rule: separators dropped, then 8 to 15 digits (a leading + allowed).
+        phone = phone_normalise(self.cleaned_data.get("applicant_phone"))
+        if phone and not phone_valid(phone):
+            raise forms.ValidationError(
+                _("Enter a phone number of 8 to 15 digits (for example 0912 345 678).")
+            )
+        return phone
 
     def clean_applicant_name(self) -> str:
         return " ".join(self.cleaned_data["applicant_name"].split())
@@ -171,10 +175,6 @@ class ActForm(forms.Form):
                 self.add_error(name, _("This field is required for this action."))
         return data
 
-    def action_data(self) -> dict[str, Any]:
-        """The extra keyword arguments of `dossier_act` for this action."""
-        return action_kwargs(self.cleaned_data["action"], self.cleaned_data)
-
 
 def action_kwargs(action: str, fields: dict[str, Any]) -> dict[str, Any]:
     """The keyword arguments an action's service takes, picked from submitted fields.
@@ -221,3 +221,25 @@ class AdjustmentForm(forms.Form):
     )
     note = forms.CharField(label=_("Note"), max_length=255, required=False)
     source = forms.CharField(label=_("Source (decision, notice)"), max_length=255, required=False)
+
+
+class DeskSettingsForm(forms.Form):
+    """A unit's desk settings. `units` (the units in the manager's scope) come from the view."""
+
+    unit_id = forms.TypedChoiceField(label=_("Unit"), coerce=int)
+    identifier = forms.CharField(label=_("Unit identifier in dossier codes"), max_length=40)
+    code_pattern = forms.CharField(
+        label=_("Dossier code pattern"),
+        max_length=80,
+        required=False,
+        help_text=_("Placeholders: {identifier}, {yymmdd} or {yyyymmdd}, {seq:04d}."),
+    )
+    area = forms.ChoiceField(
+        label=_("Area (2014 ID-card law times)"), choices=Area.choices, required=False
+    )
+
+    def __init__(self, *args: Any, units: Iterable[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        unit_field = self.fields["unit_id"]
+        assert isinstance(unit_field, forms.ChoiceField)
+        unit_field.choices = list(units)

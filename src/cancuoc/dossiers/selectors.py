@@ -9,6 +9,7 @@ The catalogue is public (niêm yết công khai) and needs no user.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -17,9 +18,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cancuoc.accounts.roles import Capability, user_can
+from cancuoc.core.audit import audit_record
 from cancuoc.core.errors import OutOfScope
 from cancuoc.core.scoping import scope_q, scope_queryset
-from cancuoc.dossiers.models import Dossier, DossierTransition, Procedure, ProcedureVersion
+from cancuoc.dossiers.models import (
+    DeskSettings,
+    Dossier,
+    DossierTransition,
+    Procedure,
+    ProcedureVersion,
+)
 from cancuoc.units.models import Level, Unit
 
 
@@ -74,12 +82,52 @@ def dossier_get(*, user: Any, dossier_id: int) -> Dossier:
     return dossier
 
 
-def dossier_by_submission_key(*, user: Any, key: str) -> Dossier | None:
-    """The dossier a form with this one-time key created, if the user may read it."""
+def submission_key_scoped(*, user: Any, key: str | None) -> str | None:
+    """The stored form of a form's one-time key: the key of this user only.
+
+    Keys are chosen by the client (a form's hidden field, an API caller), so a key is
+    unique per submitting user, never across users: one user's key can neither block
+    another's receipt nor reveal the dossier it created. Stored as ``<key>:<user id>``,
+    or a SHA-256 of both when that would not fit the 64-character column.
+    """
     key = (key or "").strip()
     if not key:
         return None
-    return dossiers_visible(user=user).filter(submission_key=key).first()
+    scoped = f"{key}:{user.pk}"
+    if len(scoped) > 64:
+        scoped = hashlib.sha256(f"{user.pk}:{key}".encode()).hexdigest()
+    return scoped
+
+
+def dossier_by_submission_key(*, user: Any, key: str | None) -> Dossier | None:
+    """The dossier this user's form with this one-time key created, if still readable."""
+    scoped = submission_key_scoped(user=user, key=key)
+    if scoped is None:
+        return None
+    return dossiers_visible(user=user).filter(submission_key=scoped).first()
+
+
+def dossier_view(*, user: Any, dossier_id: int) -> Dossier:
+    """``dossier_get`` for showing the dossier: the read of the applicant's data is audited."""
+    dossier = dossier_get(user=user, dossier_id=dossier_id)
+    audit_record(actor=user, action="dossier.view", obj=dossier, unit=dossier.unit)
+    return dossier
+
+
+def dossier_list_record(
+    *, user: Any, filters: dict[str, Any], page: int | dict[str, str], shown: int | None = None
+) -> None:
+    """Audit one page of the dossier list or search (names and ID numbers were shown).
+
+    ``page`` is the page number (desk page) or the API's offset and limit.
+    """
+    detail: dict[str, Any] = {name: str(value)[:200] for name, value in filters.items() if value}
+    detail["page"] = page
+    if shown is not None:
+        detail["shown"] = shown
+    audit_record(
+        actor=user, action="dossier.search", unit=getattr(user, "unit", None), detail=detail
+    )
 
 
 def competent_units(*, user: Any) -> QuerySet[Unit]:
@@ -99,6 +147,22 @@ def competent_units(*, user: Any) -> QuerySet[Unit]:
     if in_scope is not None:
         condition |= in_scope
     return current.filter(condition).order_by("level", "name")
+
+
+def desk_settings_units(*, user: Any) -> list[tuple[Unit, DeskSettings | None]]:
+    """The current units in the user's scope with their saved desk settings (None: defaults).
+
+    For the desk settings page of a catalogue administrator.
+    """
+    if not user_can(user, Capability.MANAGE_CATALOGUE):
+        return []
+    units = list(
+        scope_queryset(
+            Unit.objects.filter(valid_to__isnull=True, level__gte=Level.PROVINCE), user=user
+        ).order_by("level", "name")
+    )
+    saved = {row.unit_id: row for row in DeskSettings.objects.filter(unit__in=units)}
+    return [(unit, saved.get(unit.pk)) for unit in units]
 
 
 def dossier_history(*, user: Any, dossier_id: int) -> list[DossierTransition]:
@@ -133,32 +197,27 @@ def procedure_get(*, code: str) -> Procedure | None:
     return Procedure.objects.filter(code=code, is_active=True).first()
 
 
+def version_pick(rows: Iterable[ProcedureVersion], area: str = "") -> ProcedureVersion | None:
+    """Of the versions in force on one day, the one that applies to ``area``.
+
+    The row of that area, else the all-areas row; of several, the one that started last
+    (a later decision replaces an earlier one even if the earlier row was left
+    open-ended). Asked without an area for a procedure that exists only per area (2014
+    ID law), the longest time: the safe figure to display, which intake never uses (it
+    refuses until the unit's area is set). Independent of the order of ``rows``.
+    """
+    rows = sorted(rows, key=lambda row: row.valid_from, reverse=True)
+    for wanted in (area, ""):
+        for row in rows:
+            if row.area == wanted:
+                return row
+    if not area and rows:
+        return max(rows, key=lambda row: (row.processing_days, row.valid_from))
+    return None
+
+
 def procedure_version_in_force(
     *, procedure: Procedure, on: dt.date, area: str = ""
 ) -> ProcedureVersion | None:
-    """The version valid on ``on`` for ``area``; the all-areas row when no area row exists.
-
-    Of several matching rows the one that started last wins (a later decision replaces an
-    earlier one even if the earlier row was left open-ended).
-    """
-    rows = list(
-        ProcedureVersion.objects.filter(_in_force(on), procedure=procedure)
-        .filter(area__in={area, ""})
-        .order_by("-valid_from")
-    )
-    for row in rows:
-        if row.area == area:
-            return row
-    for row in rows:
-        if row.area == "":
-            return row
-    # An area-specific procedure (2014 ID law) asked for without an area: the
-    # longest time in force is the safe default for a deadline.
-    if not area:
-        any_area = list(
-            ProcedureVersion.objects.filter(_in_force(on), procedure=procedure).order_by(
-                "-processing_days", "-valid_from"
-            )[:1]
-        )
-        return any_area[0] if any_area else None
-    return None
+    """The version valid on ``on`` for ``area`` (see :func:`version_pick`)."""
+    return version_pick(ProcedureVersion.objects.filter(_in_force(on), procedure=procedure), area)

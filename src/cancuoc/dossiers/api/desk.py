@@ -26,7 +26,6 @@ from cancuoc.dossiers.models import (
     ProcedureVersion,
     ReturnMethod,
 )
-from cancuoc.dossiers.views.catalogue import primary_version
 from cancuoc.dossiers.views.desk import desk_dossiers, perform_action, user_actions
 
 router = Router()
@@ -184,7 +183,9 @@ def _detail(request: HttpRequest, dossier: Dossier) -> Dossier:
 
 
 def _procedure(procedure: Procedure, in_force: list[ProcedureVersion]) -> dict[str, Any]:
-    version = primary_version(in_force)
+    # The same choice as the listing page and intake (``selectors.version_pick``): the
+    # latest row in force, the all-areas row before area rows, whatever the list's order.
+    version = selectors.version_pick(in_force)
     return {
         "code": procedure.code,
         "name": procedure.name,
@@ -208,16 +209,19 @@ def _procedure(procedure: Procedure, in_force: list[ProcedureVersion]) -> dict[s
 def list_dossiers(request: HttpRequest, filters: Query[DossierFilter]):  # type: ignore[no-untyped-def]
     if filters.status and filters.status not in DossierStatus.values:
         raise HttpError(400, "Unknown status.")
-    return desk_dossiers(
+    chosen = {
+        "q": filters.q.strip(),
+        "status": filters.status or "",
+        "procedure": (filters.procedure_code or "").strip(),
+        "term": filters.term if filters.term in ("overdue", "within") else "",
+    }
+    # One audit row per page: the page lists applicants' names and ID numbers.
+    selectors.dossier_list_record(
         user=request.user,
-        filters={
-            "q": filters.q.strip(),
-            "status": filters.status or "",
-            "procedure": (filters.procedure_code or "").strip(),
-            "term": filters.term if filters.term in ("overdue", "within") else "",
-        },
-        today=timezone.localdate(),
+        filters=chosen,
+        page={"offset": request.GET.get("offset", "0"), "limit": request.GET.get("limit", "")},
     )
+    return desk_dossiers(user=request.user, filters=chosen, today=timezone.localdate())
 
 
 @router.post(
@@ -232,13 +236,10 @@ def receive_dossier(request: HttpRequest, payload: ReceiveIn):  # type: ignore[n
     try:
         dossier = service(actor=request.user, **kwargs)
     except services.DuplicateSubmission as exc:
-        existing = (
-            selectors.dossiers_visible(user=request.user)
-            .filter(submission_key=payload.submission_key)
-            .values_list("pk", flat=True)
-            .first()
+        existing = selectors.dossier_by_submission_key(
+            user=request.user, key=payload.submission_key
         )
-        return Status(409, {"detail": exc.message, "dossier_id": existing})
+        return Status(409, {"detail": exc.message, "dossier_id": existing.pk if existing else None})
     return Status(
         201, _detail(request, selectors.dossier_get(user=request.user, dossier_id=dossier.pk))
     )
@@ -246,7 +247,7 @@ def receive_dossier(request: HttpRequest, payload: ReceiveIn):  # type: ignore[n
 
 @router.get("/{int:dossier_id}", response=DossierDetailOut, summary="One dossier")
 def get_dossier(request: HttpRequest, dossier_id: int) -> Dossier:
-    return _detail(request, selectors.dossier_get(user=request.user, dossier_id=dossier_id))
+    return _detail(request, selectors.dossier_view(user=request.user, dossier_id=dossier_id))
 
 
 @router.get(
@@ -255,6 +256,7 @@ def get_dossier(request: HttpRequest, dossier_id: int) -> Dossier:
     summary="The processing control sheet (Mẫu 05): every step in order",
 )
 def dossier_history(request: HttpRequest, dossier_id: int) -> list[DossierTransition]:
+    selectors.dossier_view(user=request.user, dossier_id=dossier_id)  # the audited read
     return selectors.dossier_history(user=request.user, dossier_id=dossier_id)
 
 

@@ -23,8 +23,10 @@ from cancuoc.accounts.roles import Capability, user_can
 from cancuoc.core.errors import DomainError
 from cancuoc.core.workdays import WorkCalendar
 from cancuoc.dossiers import calendar as work
-from cancuoc.dossiers.forms import AdjustmentForm
-from cancuoc.dossiers.models import WorkdayAdjustment
+from cancuoc.dossiers import codes, selectors
+from cancuoc.dossiers.codes import DEFAULT_PATTERN, desk_area
+from cancuoc.dossiers.forms import AdjustmentForm, DeskSettingsForm
+from cancuoc.dossiers.models import Area, WorkdayAdjustment
 
 _YEARS = range(2000, 2101)
 
@@ -135,4 +137,65 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
     return render(request, "dossiers/calendar/calendar.html", context, status=status)
 
 
-urlpatterns = [path("calendar/", calendar_page, name="calendar")]
+# --- Desk settings (code identifier, code pattern, area) ---------------------------------
+
+
+def _settings_rows(user: Any) -> list[dict[str, Any]]:
+    rows = []
+    for unit, row in selectors.desk_settings_units(user=user):
+        own = row.area if row else ""
+        inherited = "" if own else desk_area(unit)
+        rows.append(
+            {
+                "unit": unit,
+                "identifier": row.identifier if row else unit.code,
+                "code_pattern": row.code_pattern if row else DEFAULT_PATTERN,
+                "area": str(Area(own).label) if own else "",
+                "inherited": str(Area(inherited).label) if inherited else "",
+            }
+        )
+    return rows
+
+
+@login_required
+def desk_settings_page(request: HttpRequest) -> HttpResponse:
+    """Each unit's code identifier, code pattern and area; a catalogue administrator edits."""
+    if not user_can(request.user, Capability.MANAGE_CATALOGUE):
+        raise HttpForbidden
+    rows = _settings_rows(request.user)
+    units = [(r["unit"].pk, r["unit"].name) for r in rows]
+    status = 200
+    if request.method == "POST":
+        form = DeskSettingsForm(request.POST, units=units)
+        if form.is_valid():
+            try:
+                codes.desk_settings_set(actor=request.user, **form.cleaned_data)
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("The desk settings were saved."))
+                unit_id = form.cleaned_data["unit_id"]
+                return redirect(f"{reverse('dossiers:desk_settings')}?unit={unit_id}")
+        status = 400
+    else:
+        chosen = next((r for r in rows if str(r["unit"].pk) == request.GET.get("unit")), None)
+        chosen = chosen or (rows[0] if rows else None)
+        initial: dict[str, Any] = {}
+        if chosen is not None:
+            saved = codes.desk_settings(chosen["unit"])
+            initial = {
+                "unit_id": chosen["unit"].pk,
+                "identifier": saved.identifier,
+                "code_pattern": saved.code_pattern,
+                "area": saved.area,
+            }
+        form = DeskSettingsForm(initial=initial, units=units)
+    return render(
+        request, "dossiers/calendar/settings.html", {"rows": rows, "form": form}, status=status
+    )
+
+
+urlpatterns = [
+    path("calendar/", calendar_page, name="calendar"),
+    path("settings/", desk_settings_page, name="desk_settings"),
+]

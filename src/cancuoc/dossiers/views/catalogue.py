@@ -45,13 +45,8 @@ def _areas_text(versions: list[ProcedureVersion]) -> str:
 
 
 def primary_version(versions: list[ProcedureVersion]) -> ProcedureVersion | None:
-    """The all-areas row, else the longest time in force (the safe default for a deadline)."""
-    if not versions:
-        return None
-    for version in versions:
-        if version.area == "":
-            return version
-    return max(versions, key=lambda v: v.processing_days)
+    """The row shown as "in force": the same choice as intake and the API."""
+    return selectors.version_pick(versions)
 
 
 def catalogue_rows(*, on: dt.date, q: str = "") -> list[dict[str, Any]]:

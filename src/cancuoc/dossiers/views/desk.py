@@ -32,31 +32,13 @@ from cancuoc.dossiers import lifecycle, selectors, services
 from cancuoc.dossiers.calendar import work_calendar
 from cancuoc.dossiers.forms import DOSSIER_ACTIONS, ActForm, ReceiveForm, action_kwargs
 from cancuoc.dossiers.models import DeliveryStatus, Dossier, DossierStatus, ReturnMethod
+from cancuoc.dossiers.printing import forms_applicable
 from cancuoc.dossiers.views.catalogue import catalogue_rows, fee_text
-from cancuoc.units.models import Level, Unit
 
 PAGE_SIZE = 50
 
-ACTION_LABELS = {
-    "receive": gettext_lazy("Received"),
-    "reject_intake": gettext_lazy("Refused at intake"),
-    "on_the_spot": gettext_lazy("Resolved on the spot"),
-    "transfer": gettext_lazy("Transfer for processing"),
-    "appraise": gettext_lazy("Start appraisal"),
-    "supplement_request": gettext_lazy("Request more documents"),
-    "supplement_receive": gettext_lazy("Documents supplied"),
-    "approve": gettext_lazy("Approve"),
-    "refuse": gettext_lazy("Refuse"),
-    "sign": gettext_lazy("Sign and stamp"),
-    "result_ready": gettext_lazy("Result ready"),
-    "return": gettext_lazy("Return the result"),
-    "withdraw": gettext_lazy("Withdraw"),
-    "apologise": gettext_lazy("Apologise and set a new date"),
-    "route": gettext_lazy("Route to the competent unit"),
-    "fee_pay": gettext_lazy("Fee paid"),
-    "fee_exempt": gettext_lazy("Fee exempted"),
-    "delivery_update": gettext_lazy("Delivery updated"),
-}
+# One table of action labels for services, pages and the API (``services.ACTION_LABELS``).
+ACTION_LABELS = services.ACTION_LABELS
 DONE_MESSAGES = {
     "transfer": gettext_lazy("The dossier was transferred for processing."),
     "appraise": gettext_lazy("Appraisal started."),
@@ -105,9 +87,14 @@ def _require(user: Any, capability: Capability) -> None:
         raise HttpForbidden
 
 
-def _dossier_or_404(user: Any, pk: int) -> Dossier:
-    """The dossier if it is in the user's scope; another unit's dossier does not exist."""
+def _dossier_or_404(user: Any, pk: int, *, view: bool = False) -> Dossier:
+    """The dossier if it is in the user's scope; another unit's dossier does not exist.
+
+    ``view``: the page shows the applicant's personal data, so the read is audited.
+    """
     try:
+        if view:
+            return selectors.dossier_view(user=user, dossier_id=pk)
         return selectors.dossier_get(user=user, dossier_id=pk)
     except OutOfScope:
         raise Http404 from None
@@ -166,10 +153,13 @@ def desk_dossiers(*, user: Any, filters: dict[str, str], today: dt.date) -> Any:
         status=filters["status"] or None,
         procedure_code=filters["procedure"] or None,
     )
+    # A dossier waiting for documents has its clock paused: it is neither overdue nor
+    # counted by due day (the reports' due_open rollup leaves it out the same way).
+    running = lifecycle.OPEN - {lifecycle.SUPPLEMENT}
     if filters["term"] == "overdue":
-        dossiers = dossiers.filter(status__in=lifecycle.OPEN, due_date__lt=today)
+        dossiers = dossiers.filter(status__in=running, due_date__lt=today)
     elif filters["term"] == "within":
-        dossiers = dossiers.filter(status__in=lifecycle.OPEN, due_date__gte=today)
+        dossiers = dossiers.filter(status__in=running, due_date__gte=today)
     return dossiers.select_related("procedure")
 
 
@@ -180,6 +170,9 @@ def desk(request: HttpRequest) -> HttpResponse:
     filters = _filters(request)
     page = Paginator(desk_dossiers(user=request.user, filters=filters, today=today), PAGE_SIZE)
     page_obj = page.get_page(request.GET.get("page"))
+    selectors.dossier_list_record(
+        user=request.user, filters=filters, page=page_obj.number, shown=len(page_obj.object_list)
+    )
     calendar = work_calendar()
     rows = [
         {"dossier": d, "badge": deadline_badge(d, today=today, calendar=calendar)} for d in page_obj
@@ -216,26 +209,19 @@ def _procedure_options(today: dt.date) -> list[dict[str, Any]]:
     ]
 
 
-def competent_units(user: Any) -> list[Unit]:
-    """The user's unit first, then the current units of their province (Decree 118/2025).
-
-    Unit names are public reference data; the service still checks that the chosen unit
-    is a current unit of the receiving clerk's province.
-    """
-    own = user.unit
-    if not own.province_code:
-        return [own]
-    others = (
-        Unit.objects.filter(province_code=own.province_code, valid_to__isnull=True)
-        .filter(level__in=(Level.PROVINCE, Level.COMMUNE))
-        .exclude(pk=own.pk)
-        .order_by("level", "name")
-    )
-    return [own, *others]
-
-
 def _unit_options(user: Any) -> list[tuple[int, str]]:
-    return [(u.pk, u.name) for u in competent_units(user)]
+    """The units the user's desk may receive for (Decree 118/2025), own unit first."""
+    own = getattr(user, "unit_id", None)
+    units = sorted(selectors.competent_units(user=user), key=lambda u: u.pk != own)
+    return [(u.pk, u.name) for u in units]
+
+
+def _default_unit(user: Any, units: list[tuple[int, str]]) -> int | None:
+    """The user's own unit when it can resolve dossiers, else the first valid one."""
+    own = getattr(user, "unit_id", None)
+    if any(pk == own for pk, _name in units):
+        return own
+    return units[0][0] if units else None
 
 
 def _chosen_text(options: list[dict[str, Any]], code: Any) -> str:
@@ -316,12 +302,6 @@ def _choices(options: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [(p["code"], f"{p['code']} {p['name']}") for p in options]
 
 
-def _already_submitted(user: Any, key: str) -> Dossier | None:
-    if not key:
-        return None
-    return selectors.dossiers_visible(user=user).filter(submission_key=key).first()
-
-
 def _receive_with(user: Any, form: ReceiveForm, intent: str) -> Dossier:
     kwargs = form.service_kwargs()
     if intent == "reject":
@@ -345,13 +325,15 @@ def receive(request: HttpRequest) -> HttpResponse:
         form = ReceiveForm(
             procedures=_choices(options),
             units=units,
-            initial={"competent_unit_id": request.user.unit_id},  # type: ignore[union-attr]
+            initial={"competent_unit_id": _default_unit(request.user, units)},
         )
         return _render_receive(request, form, options)
     intent = request.POST.get("intent", "receive")
     if intent == "lookup":
         return _lookup(request, options, units)
-    existing = _already_submitted(request.user, request.POST.get("submission_key", ""))
+    existing = selectors.dossier_by_submission_key(
+        user=request.user, key=request.POST.get("submission_key", "")
+    )
     if existing is not None:
         messages.warning(
             request, _("This form was already submitted: here is the dossier it created.")
@@ -364,7 +346,9 @@ def receive(request: HttpRequest) -> HttpResponse:
         dossier = _receive_with(request.user, form, intent)
     except DomainError as exc:
         # A concurrent second submission loses on the unique key inside the service.
-        existing = _already_submitted(request.user, form.cleaned_data["submission_key"])
+        existing = selectors.dossier_by_submission_key(
+            user=request.user, key=form.cleaned_data["submission_key"]
+        )
         if existing is not None:
             messages.warning(
                 request, _("This form was already submitted: here is the dossier it created.")
@@ -412,17 +396,9 @@ def _form_url(dossier: Dossier, number: str) -> str | None:
         return None
 
 
-def _form_links(dossier: Dossier, steps: set[str]) -> list[dict[str, Any]]:
-    wanted = ["01"] if dossier.status != DossierStatus.REJECTED_AT_INTAKE else []
-    if "supplement_request" in steps:
-        wanted.append("02")
-    if "refuse" in steps or "reject_intake" in steps:
-        wanted.append("03")
-    if "apologise" in steps:
-        wanted.append("04")
-    wanted.append("05")
+def _form_links(dossier: Dossier, history: list[Any]) -> list[dict[str, Any]]:
     links = []
-    for number in wanted:
+    for number in forms_applicable(dossier=dossier, transitions=history):
         url = _form_url(dossier, number)
         if url:
             links.append({"number": number, "title": FORM_TITLES[number], "url": url})
@@ -497,13 +473,13 @@ def detail_context(request: HttpRequest, dossier: Dossier) -> dict[str, Any]:
         "slip_url": None
         if dossier.status == DossierStatus.REJECTED_AT_INTAKE
         else _form_url(dossier, "01"),
-        "form_links": _form_links(dossier, {t.action for t in history}),
+        "form_links": _form_links(dossier, history),
     }
 
 
 @login_required
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    dossier = _dossier_or_404(request.user, pk)
+    dossier = _dossier_or_404(request.user, pk, view=True)
     return render(request, "dossiers/desk/detail.html", detail_context(request, dossier))
 
 

@@ -2,8 +2,9 @@
 
 DATETIME is Vietnam local time unless it carries an offset: ``2025-03-03T16:30``,
 ``2025-03-03 16:30``, ``03/03/2025 16:30`` or a bare date (taken as the start of the
-day). The processing time is the procedure version in force on the receipt date (for
-``--area`` when the procedure has area variants); ``--paused`` adds working days the
+day). The processing time is the procedure version in force on the receipt date; a
+procedure that only has area variants (2014 ID law) needs ``--area`` (the command refuses
+rather than guess the longest time); ``--paused`` adds working days the
 clock stood still. The calendar is the statutory holidays plus the adjustments in the
 database. Prints the due date (ISO) or, with ``--format json``, the whole computation.
 """
@@ -62,6 +63,15 @@ class Command(BaseCommand):
         if version is None:
             raise CommandError(
                 f"procedure {procedure.code} has no version in force on {local_day}", returncode=1
+            )
+        if version.area and not options["area"]:
+            # Only area rows are in force: the time depends on the area, so do not guess
+            # (the longest of the areas would be wrong for most units).
+            areas = ", ".join(sorted(a for a in Area.values if a))
+            raise CommandError(
+                f"procedure {procedure.code} has a different processing time per area on "
+                f"{local_day}: give --area ({areas})",
+                returncode=1,
             )
         if options["paused"] < 0:
             raise CommandError("--paused must be >= 0", returncode=1)

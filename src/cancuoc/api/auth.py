@@ -26,4 +26,7 @@ class ActiveSessionAuth(SessionAuth):
         return user if user is not None and user.is_active else None
 
 
-AUTH = [ActiveSessionAuth(), TokenAuth()]
+# The token comes first: a request without an Authorization header passes over it to the
+# session, which checks CSRF. Tried the other way round, the session check refuses a
+# cookie-less bearer POST for want of a CSRF token before the token is ever looked at.
+AUTH = [TokenAuth(), ActiveSessionAuth()]

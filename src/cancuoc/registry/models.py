@@ -48,7 +48,7 @@ class Relationship(models.TextChoices):
 
 class Household(models.Model):
     province_code = models.CharField(max_length=2, db_index=True)
-    number = models.CharField(_("household number"), max_length=20, unique=True)
+    number = models.CharField(_("household number"), max_length=32, unique=True)
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
     unit_path = models.CharField(max_length=64, db_index=True)
     address = models.CharField(_("address"), max_length=255, blank=True)
@@ -195,6 +195,8 @@ class IdentityDocument(models.Model):
         verbose_name = _("identity document")
         verbose_name_plural = _("identity documents")
         indexes = [models.Index(fields=["citizen", "status"], name="document_citizen_status")]
+        # No unique key on (citizen, kind, number): a chip CCCD or căn cước carries the
+        # personal ID number, so a renewed card repeats the number of the one it replaces.
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.number}"

@@ -38,10 +38,25 @@ def test_an_event_increments_its_rollups_in_the_same_transaction(world):
         subject="procedure:1.000494",
         measures={"returned": 1, "open": -1, "zero": 0},
     )
+    a = (world.commune_a.pk, world.commune_a.path)
+    month = dt.date(2026, 3, 1)
     assert _rollups() == [
-        (world.commune_a.pk, world.commune_a.path, day, "procedure:1.000494", "open", 0),
-        (world.commune_a.pk, world.commune_a.path, day, "procedure:1.000494", "received", 1),
-        (world.commune_a.pk, world.commune_a.path, day, "procedure:1.000494", "returned", 1),
+        (*a, month, "month|procedure:1.000494", "open", 0),
+        (*a, month, "month|procedure:1.000494", "received", 1),
+        (*a, month, "month|procedure:1.000494", "returned", 1),
+        (*a, day, "procedure:1.000494", "open", 0),
+        (*a, day, "procedure:1.000494", "received", 1),
+        (*a, day, "procedure:1.000494", "returned", 1),
+    ]
+
+
+def test_month_rollups_sum_the_days_of_their_month(world):
+    for day, n in ((dt.date(2026, 1, 31), 3), (dt.date(2026, 2, 1), 5), (dt.date(2026, 2, 28), 7)):
+        event_append(kind="k", unit=world.commune_a, day=day, subject="s", measures={"m": n})
+    months = DailyRollup.objects.filter(subject="month|s").order_by("day")
+    assert list(months.values_list("day", "value")) == [
+        (dt.date(2026, 1, 1), 3),
+        (dt.date(2026, 2, 1), 12),
     ]
 
 
@@ -110,4 +125,5 @@ def test_the_rebuild_command_prints_a_summary(world, capsys):
         kind="k", unit=world.commune_a, day=dt.date(2026, 1, 1), subject="s", measures={"m": 2}
     )
     call_command("rebuild-rollups")
-    assert capsys.readouterr().out.strip() == '{"events": 1, "rollups": 1}'
+    # One day row and one month row.
+    assert capsys.readouterr().out.strip() == '{"events": 1, "rollups": 2}'

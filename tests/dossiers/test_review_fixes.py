@@ -12,6 +12,7 @@ from django.utils import timezone, translation
 
 from cancuoc.accounts.roles import Role
 from cancuoc.core.errors import DomainError, OutOfScope, PermissionDenied
+from cancuoc.core.events import MONTH_SUBJECT_PREFIX
 from cancuoc.core.models import AuditEntry, DailyRollup, Event
 from cancuoc.dossiers import lifecycle as lc
 from cancuoc.dossiers import selectors, services
@@ -54,7 +55,9 @@ def loaded(db):
 
 
 def rollup(unit, measure: str, day: dt.date | None = None) -> int:
-    rows = DailyRollup.objects.filter(unit=unit, measure=measure)
+    rows = DailyRollup.objects.filter(unit=unit, measure=measure).exclude(
+        subject__startswith=MONTH_SUBJECT_PREFIX
+    )
     if day is not None:
         rows = rows.filter(day=day)
     return rows.aggregate(total=Sum("value"))["total"] or 0
@@ -65,7 +68,11 @@ def snapshot():
         list(Dossier.objects.order_by("pk").values()),
         DossierTransition.objects.count(),
         Event.objects.count(),
-        list(DailyRollup.objects.order_by("pk").values_list("measure", "value")),
+        list(
+            DailyRollup.objects.exclude(subject__startswith=MONTH_SUBJECT_PREFIX)
+            .order_by("pk")
+            .values_list("measure", "value")
+        ),
         AuditEntry.objects.count(),
         list(DeskSettings.objects.order_by("pk").values()),
     )

@@ -41,7 +41,10 @@ def test_a_returned_dossier_can_be_rated_once(world, alice):
         {"rating_very_satisfied": 1},
         world.commune_a,
     )
-    assert DailyRollup.objects.get(measure="rating_very_satisfied").value == 1
+    assert (
+        DailyRollup.objects.get(measure="rating_very_satisfied", subject__startswith="proc:").value
+        == 1
+    )
     after = client.get(url).content.decode()
     assert 'name="score"' not in after
     assert "Ông/bà đã đánh giá dịch vụ này. Xin cảm ơn." in after

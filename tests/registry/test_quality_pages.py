@@ -139,7 +139,9 @@ def test_the_report_of_an_unchecked_unit_says_so(world, client):
     assert "Đơn vị này chưa được rà soát." in html
 
 
-def test_the_drill_down_runs_a_fixed_number_of_queries(checked, client, django_assert_max_num_queries):
+def test_the_drill_down_runs_a_fixed_number_of_queries(
+    checked, client, django_assert_max_num_queries
+):
     with django_assert_max_num_queries(12):
         response = client.get("/registry/quality/duplicate_person/")
     assert response.status_code == 200

@@ -19,6 +19,12 @@ from django.db.models import Model
 
 from cancuoc.core.models import DailyRollup, Event
 
+# Every rollup is kept twice: per day, and per calendar month under the subject
+# "month|<subject>" dated the 1st. A year's report over a province then reads about
+# 12 month rows per unit and measure instead of 365 day rows, and only the partial
+# months at the period's edges from the day rows (see dossiers/reports.py).
+MONTH_SUBJECT_PREFIX = "month|"
+
 # The same upsert reads the same on SQLite (3.24+) and PostgreSQL.
 _UPSERT_SQL = (
     "INSERT INTO core_dailyrollup (unit_id, unit_path, day, subject, measure, value) "
@@ -53,10 +59,19 @@ def event_append(
             actor=actor if getattr(actor, "is_authenticated", False) else None,
             payload=payload or {},
         )
-        _rollups_add(
-            (unit.pk, unit.path, day, subject, measure, delta) for measure, delta in clean.items()
-        )
+        _rollups_add(_rollup_rows(unit.pk, unit.path, day, subject, clean))
     return event
+
+
+def _rollup_rows(
+    unit_id: int, path: str, day: dt.date, subject: str, measures: Mapping[str, int]
+) -> list[tuple[int, str, dt.date, str, str, int]]:
+    month, month_subject = day.replace(day=1), MONTH_SUBJECT_PREFIX + subject
+    rows = []
+    for measure, delta in measures.items():
+        rows.append((unit_id, path, day, subject, measure, delta))
+        rows.append((unit_id, path, month, month_subject, measure, delta))
+    return rows
 
 
 def _rollups_add(rows: Iterable[tuple[int, str, dt.date, str, str, int]]) -> None:
@@ -115,6 +130,8 @@ def _sum_events(batch_size: int) -> tuple[dict[tuple[int, dt.date, str, str], in
     rows = Event.objects.order_by("pk").values_list("unit_id", "day", "subject", "measures")
     for unit_id, day, subject, measures in rows.iterator(chunk_size=batch_size):
         events += 1
+        month, month_subject = day.replace(day=1), MONTH_SUBJECT_PREFIX + subject
         for measure, delta in measures.items():
             sums[(unit_id, day, subject, measure)] += int(delta)
+            sums[(unit_id, month, month_subject, measure)] += int(delta)
     return sums, events

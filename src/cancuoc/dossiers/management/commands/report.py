@@ -1,0 +1,214 @@
+"""`cancuoc report <name> ...`: the reports the pages offer, for operators and cron.
+
+    cancuoc report timeliness --unit 42 --from 2026-01-01 --to 2026-12-31 [--format json|csv]
+    cancuoc report late --unit 42 --from 2026-01-01 --to 2026-03-31 --format csv
+
+Machine-readable output goes to stdout; the exit status is non-zero on error. Each
+report is one subcommand (argparse subparsers), so `report daily` (campaigns) can join.
+
+Who is asking: by default the operator, who runs the command on the server and so
+already holds the whole database, sees the nation; `--user NAME` runs the report with
+that account's role and unit scope instead.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone, translation
+
+from cancuoc.accounts.roles import Role
+from cancuoc.core.errors import DomainError
+from cancuoc.dossiers import reports
+from cancuoc.dossiers.api.reports import timeliness_payload
+
+FORMATS = ("table", "json", "csv")
+
+
+@dataclass
+class _Operator:
+    """The server operator: a stand-in user with national scope and read-only reports."""
+
+    unit: Any
+    username: str = "operator"
+    role: str = Role.SYSTEM_ADMIN
+    is_authenticated: bool = True
+    is_active: bool = True
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+class Command(BaseCommand):
+    help = "Reports: timeliness of the one-stop desk, late dossiers."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="report", required=True, metavar="REPORT")
+        for name, help_text in (
+            ("timeliness", "carried over, received, resolved early/on time/late, open, rate"),
+            ("late", "dossiers returned late, then open dossiers past their due date"),
+        ):
+            one = sub.add_parser(name, help=help_text)
+            one.add_argument("--unit", required=True, metavar="CODE", help="e.g. 42, 18073, VN")
+            one.add_argument("--from", dest="date_from", type=_date, metavar="DATE")
+            one.add_argument("--to", dest="date_to", type=_date, metavar="DATE")
+            one.add_argument("--procedure", default="", metavar="CODE")
+            one.add_argument("--format", choices=FORMATS, default="table")
+            one.add_argument("--user", default="", metavar="USERNAME", help="run in this scope")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        translation.activate("vi")
+        user = self._user(options["user"])
+        today = timezone.localdate()
+        date_from = options["date_from"] or dt.date(today.year, 1, 1)
+        date_to = options["date_to"] or today
+        try:
+            unit = reports.report_unit_by_code(user=user, code=options["unit"])
+            if options["report"] == "timeliness":
+                self._timeliness(user, unit, date_from, date_to, options)
+            else:
+                self._late(user, unit, date_from, date_to, options)
+        except DomainError as exc:
+            raise CommandError(f"{options['unit']}: {exc.message}", returncode=1) from exc
+
+    def _user(self, username: str) -> Any:
+        from cancuoc.accounts.models import User
+        from cancuoc.units.models import Unit
+
+        if not username:
+            nation = Unit.objects.filter(path="/").first()
+            if nation is None:
+                raise CommandError("no units: run `cancuoc import-units` first")
+            return _Operator(unit=nation)
+        user = User.objects.select_related("unit").filter(username=username).first()
+        if user is None or not user.is_active:
+            raise CommandError(f"no active user {username!r}")
+        return user
+
+    # --- timeliness ---------------------------------------------------------------------
+
+    def _timeliness(
+        self, user: Any, unit: Any, date_from: dt.date, date_to: dt.date, options: dict
+    ) -> None:
+        report = reports.timeliness_report(
+            user=user,
+            unit=unit,
+            date_from=date_from,
+            date_to=date_to,
+            procedure_code=options["procedure"] or None,
+        )
+        payload = timeliness_payload(report)
+        if options["format"] == "json":
+            self.stdout.write(json.dumps(payload, ensure_ascii=False, default=str, indent=1))
+            return
+        lines = [("unit", row) for row in payload["by_unit"]] + [
+            ("procedure", row) for row in payload["by_procedure"]
+        ]
+        lines.append(("total", payload["total"]))
+        if options["format"] == "csv":
+            self._timeliness_csv(lines)
+        else:
+            self._timeliness_table(report, lines)
+
+    def _timeliness_csv(self, lines: list[tuple[str, dict]]) -> None:
+        channels = list(reports.CHANNELS)
+        fields = [
+            "carried_over",
+            "received",
+            "resolved",
+            "early",
+            "on_time",
+            "late",
+            "withdrawn",
+            "open",
+            "within_term",
+            "overdue",
+            "apologised",
+            "rejected_intake",
+            "on_time_rate",
+        ]
+        writer = csv.writer(self.stdout, lineterminator="\n")
+        writer.writerow(["group", "key", "label", *fields, *(f"received_{c}" for c in channels)])
+        for group, row in lines:
+            rate = row["on_time_rate"]
+            values = [row[f] for f in fields[:-1]] + ["" if rate is None else f"{rate:.1f}"]
+            by_channel = [row["received_by_channel"][c] for c in channels]
+            writer.writerow([group, row["key"], row["label"], *values, *by_channel])
+
+    def _timeliness_table(self, report: Any, lines: list[tuple[str, dict]]) -> None:
+        self.stdout.write(
+            f"{report.unit.name} ({report.unit.code}), {report.date_from:%d/%m/%Y}–"
+            f"{report.date_to:%d/%m/%Y}; open counted as of {report.as_of:%d/%m/%Y}"
+        )
+        header = ("", "carried", "received", "early", "on time", "late", "open", "overdue", "rate")
+        self.stdout.write(f"{header[0]:<40}" + "".join(f"{h:>10}" for h in header[1:]))
+        previous = ""
+        for group, row in lines:
+            if group != previous:
+                self.stdout.write("")
+                previous = group
+            rate = "—" if row["on_time_rate"] is None else f"{row['on_time_rate']:.1f}%"
+            cells = (
+                row["carried_over"],
+                row["received"],
+                row["early"],
+                row["on_time"],
+                row["late"],
+                row["open"],
+                row["overdue"],
+                rate,
+            )
+            label = f"{row['key']} {row['label']}".strip()[:39]
+            self.stdout.write(f"{label:<40}" + "".join(f"{c:>10}" for c in cells))
+
+    # --- late ---------------------------------------------------------------------------
+
+    def _late(
+        self, user: Any, unit: Any, date_from: dt.date, date_to: dt.date, options: dict
+    ) -> None:
+        items = reports.late_dossiers(
+            user=user,
+            unit=unit,
+            date_from=date_from,
+            date_to=date_to,
+            procedure_code=options["procedure"] or None,
+        )
+        rows = [reports.late_dossier_dict(item) for item in items]
+        if options["format"] == "json":
+            self.stdout.write(json.dumps(rows, ensure_ascii=False, indent=1))
+            return
+        columns = [
+            "code",
+            "state",
+            "procedure_code",
+            "unit",
+            "applicant",
+            "received_on",
+            "due_date",
+            "returned_on",
+            "apology_due_date",
+            "days_late",
+            "officer",
+        ]
+        if options["format"] == "csv":
+            writer = csv.DictWriter(
+                self.stdout, fieldnames=columns, extrasaction="ignore", lineterminator="\n"
+            )
+            writer.writeheader()
+            writer.writerows(rows)
+            return
+        for row in rows:
+            self.stdout.write(
+                f"{row['code']:<32} {row['state']:<8} {row['due_date']} "
+                f"{row['returned_on'] or '—':<10} {row['days_late']:>4}  {row['officer']}"
+            )
+        self.stdout.write(f"{len(rows)} dossier(s)")

@@ -4,11 +4,16 @@
   run once per distinct key (registry/cohort.py).
 - Naive baseline: each citizen and their documents through the ORM, the pure rules applied
   per citizen in Python; timed on a sample and extrapolated to the province.
+- A list page (50 citizens of one bucket) with the codes the page's counts found: a large
+  list walks the citizens in list order and stops when the page is full; a rare one reads
+  the subtree once. Baseline: the whole list read and the page cut out of it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import os
 import time
 
 from django.db import connection
@@ -18,7 +23,7 @@ from cancuoc.accounts.models import User
 from cancuoc.accounts.roles import Role
 from cancuoc.core.scoping import prefix_q
 from cancuoc.registry import cohort_rules as rules
-from cancuoc.registry.cohort import cohort_counts
+from cancuoc.registry.cohort import cohort_counts, cohort_list
 from cancuoc.registry.models import Citizen
 from cancuoc.registry.population import population_generate
 from cancuoc.units.importers import units_import
@@ -95,8 +100,47 @@ def run(*, people: int, **_scale: int) -> list[tuple[str, str, str]]:
                 f"cohort of Hà Tĩnh ({total:,} citizens) on {on:%d/%m/%Y} "
                 f"({result.regime.code}: must {t.buckets.get('must', 0):,}, "
                 f"may {t.buckets.get('may', 0):,}), p50",
-                f"{fast['p50'] / 1000:.2f} s",
+                f"{fast['p50'] / 1000:.2f} s (load {os.getloadavg()[0]:.1f})",
                 f"≈ {estimate:.0f} s per citizen through the ORM ({seen:,} timed: {took:.1f} s)",
             )
         )
+    rows.extend(_pages(manager, province))
     return rows
+
+
+def _pages(manager: User, province: Unit) -> list[tuple[str, str, str]]:
+    counts = cohort_counts(user=manager, unit=province, on=ON_2023)
+
+    def page(bucket: str, reason: str, number: int) -> float:
+        def run() -> None:
+            rows = cohort_list(
+                user=manager, unit=province, on=ON_2023, bucket=bucket, reason=reason,
+                offset=(number - 1) * 50, limit=51, codes=counts.codes,
+            )  # fmt: skip
+            assert len(list(rows)) == 51
+
+        return timed(run, repeat=3)["p50"]
+
+    def whole(bucket: str) -> float:
+        def run() -> None:
+            rows = cohort_list(user=manager, unit=province, on=ON_2023, bucket=bucket)
+            assert len(list(itertools.islice(rows, 0, 51))) == 51
+
+        return timed(run, repeat=1)["p50"]
+
+    rare = counts.tally.reasons.get("must:card_expired", 0)
+    load = f"load {os.getloadavg()[0]:.1f}"
+    baseline = f"{whole('must') / 1000:.2f} s reading the whole list ({load})"
+    return [
+        (
+            f"list page of 50 on {ON_2023:%d/%m/%Y}, {label}, p50",
+            f"{page(bucket, reason, number) / 1000:.2f} s",
+            baseline,
+        )
+        for label, bucket, reason, number in (
+            ("must, page 1", "must", "", 1),
+            ("must, page 100", "must", "", 100),
+            ("excluded (1 % of people), page 1", "excluded", "", 1),
+            (f"must: card expired ({rare:,} people), page 1", "must", "card_expired", 1),
+        )
+    ]

@@ -44,10 +44,12 @@ from cancuoc.registry.idnumber import DOCUMENT_NUMBER_RULES
 
 __all__ = [
     "AGE_BANDS",
+    "AGE_STEPS",
     "BUCKETS",
     "CARD_KINDS",
     "CMND_KINDS",
     "HOME_VISIT_AGE",
+    "ISSUE_AGE_STEPS",
     "REGIMES",
     "Card",
     "CohortKey",
@@ -57,6 +59,7 @@ __all__ = [
     "Verdict",
     "age_band",
     "age_on",
+    "age_step",
     "card_expiry",
     "card_expiry_age",
     "cohort_key",
@@ -397,6 +400,37 @@ def evaluate_key(key: CohortKey, regime: Regime, day: int) -> Verdict:
     if key.age is None:
         return verdict("must", "age_unknown")
     return verdict("must", "no_card")
+
+
+# --- Ages the law tells apart ---------------------------------------------------------
+# The set-based cohort groups citizens by the step their age falls in rather than by the
+# exact age: between two consecutive steps nothing in `evaluate_key`, `age_band` or
+# `priority_group` changes (tests check every age). Derived from the tables above, so a
+# new law or band moves the steps with it.
+
+#: Ages on the day at which a verdict, band or priority group can change.
+AGE_STEPS: tuple[int, ...] = tuple(
+    sorted(
+        {low for _, low, _ in AGE_BANDS}
+        | {high + 1 for _, _, high in AGE_BANDS if high is not None}
+        | {HOME_VISIT_AGE}
+        | {r.must_from_age for r in REGIMES}
+        | {r.may_from_age for r in REGIMES if r.may_from_age is not None}
+        | {r.no_biometrics_below for r in REGIMES if r.no_biometrics_below is not None}
+        | {a for r in REGIMES for a in r.renewal_ages}
+    )
+)
+#: Ages at issue at which `card_expiry_age` can change (the start of each 2-year window).
+ISSUE_AGE_STEPS: tuple[int, ...] = tuple(
+    sorted({a - r.window_years for r in REGIMES for a in r.renewal_ages})
+)
+
+
+def age_step(age: int, steps: Sequence[int]) -> int:
+    """The representative of ``age``'s step: the highest step at or below it, or one below
+    the lowest step (all ages below it are alike)."""
+    found = bisect.bisect_right(steps, age) - 1
+    return steps[found] if found >= 0 else steps[0] - 1
 
 
 def evaluate(person: Person, day: date) -> Verdict:

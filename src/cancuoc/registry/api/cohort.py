@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from typing import Any
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
 from cancuoc.registry import cohort_rules as rules
-from cancuoc.registry.cohort import cohort_counts, cohort_list
+from cancuoc.registry.cohort import cohort_counts, cohort_page
 from cancuoc.units.models import Unit
 
 router = Router()
@@ -73,17 +72,17 @@ def get_cohort(request: HttpRequest, query: Query[CohortQuery]) -> dict[str, Any
 @router.get("/cohort/list", response=ListOut, summary="Citizens of one cohort bucket, paged")
 def list_cohort(request: HttpRequest, query: Query[ListQuery]) -> dict[str, Any]:
     bucket = query.bucket if query.bucket in rules.BUCKETS else "must"
-    rows = list(
-        cohort_list(
-            user=request.user,
-            unit=_unit(query.unit_id),
-            on=query.on,
-            bucket=bucket,
-            reason=query.reason,
-            group=query.group,
-            band=query.band,
-            audit_action="registry.cohort.api",
-        )
+    count, rows = cohort_page(
+        user=request.user,
+        unit=_unit(query.unit_id),
+        on=query.on,
+        bucket=bucket,
+        reason=query.reason,
+        group=query.group,
+        band=query.band,
+        offset=query.offset,
+        limit=query.limit,
+        audit_action="registry.cohort.api",
     )
     items = [
         {
@@ -98,6 +97,6 @@ def list_cohort(request: HttpRequest, query: Query[ListQuery]) -> dict[str, Any]
             "reason": r.verdict.reason,
             "group": r.verdict.group,
         }
-        for r in itertools.islice(rows, query.offset, query.offset + query.limit)
+        for r in rows
     ]
-    return {"count": len(rows), "items": items}
+    return {"count": count, "items": items}

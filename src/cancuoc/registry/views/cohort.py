@@ -136,9 +136,18 @@ def cohort_page(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
             return _export(request, unit, params, fmt)
         result = cohort_counts(user=request.user, unit=unit, on=params["on"])
         page_number = max(1, int(request.GET.get("page", "1") or 1))
-        rows = cohort_list(user=request.user, unit=unit, **params)
-        start = (page_number - 1) * PAGE_SIZE
-        shown = list(itertools.islice(rows, start, start + PAGE_SIZE + 1))
+        # One page (and one more row, to know if there is a next) with the codes the counts
+        # found: the list reads no more of the subtree than the page needs.
+        shown = list(
+            cohort_list(
+                user=request.user,
+                unit=unit,
+                **params,
+                offset=(page_number - 1) * PAGE_SIZE,
+                limit=PAGE_SIZE + 1,
+                codes=result.codes,
+            )
+        )
     except OutOfScope:
         raise Http404 from None
     except (DomainError, ValueError) as exc:

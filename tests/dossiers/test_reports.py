@@ -538,3 +538,10 @@ def test_a_period_longer_than_three_years_is_refused(march, hana):
             user=hana, unit=march.hatinh, date_from=d(1, 1), date_to=dt.date(2029, 6, 1)
         )
     assert refused.value.message == "Một báo cáo chỉ bao gồm tối đa ba năm."
+
+
+def test_a_report_before_any_procedure_exists_is_all_zero_not_an_error(world, hana):
+    report = timeliness_report(user=hana, unit=world.hatinh, **MARCH)
+    assert report.total.received == 0
+    assert report.total.resolved == 0
+    assert report.by_procedure == []

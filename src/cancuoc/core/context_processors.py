@@ -1,5 +1,5 @@
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from cancuoc.accounts.roles import Capability, user_can
@@ -54,12 +54,7 @@ def _subnav(request: HttpRequest, user: object) -> list[dict]:
 
 
 def _url(url_name: str | None) -> str | None:
-    # TEMPORARY while modules land in parallel: a section whose page is not routed yet
-    # stays greyed out. Removed once every section above is routed.
-    try:
-        return reverse(url_name) if url_name else None
-    except NoReverseMatch:
-        return None
+    return reverse(url_name) if url_name else None
 
 
 def navigation(request: HttpRequest) -> dict:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
@@ -344,7 +345,11 @@ def _grouped_sums(rows: Any, windows: dict[str, Window]) -> list[SumRow]:
     grouped = (
         rows.filter(anywhere).values("unit_path", "subject", "measure").annotate(**sums).order_by()
     )
-    sql, params = grouped.query.sql_with_params()
+    try:
+        sql, params = grouped.query.sql_with_params()
+    except EmptyResultSet:
+        # Nothing can match (e.g. no procedure in the catalogue yet): no query to run.
+        return []
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # The plan is cheap but its estimated cost passes jit_above_cost, and compiling

@@ -84,6 +84,10 @@ def test_command_prints_json_and_csv_and_fails_cleanly(town, capsys):  # noqa: F
     call_command("cohort", "--unit", "42", "--on", "2026-03-15", stdout=out)
     data = json.loads(out.getvalue())
     assert data["total"] == 20 and data["buckets"]["must"] == 10
+    # Indented JSON, one key per line: never one token per line.
+    assert out.getvalue().splitlines()[1] == '  "unit": {'
+    # The law's title in the interface language (Vietnamese by default).
+    assert data["regime"]["title"] == "Luật Căn cước 2023 (số 26/2023/QH15)"
     out = io.StringIO()
     call_command("cohort", "--unit", "18100", "--on", "2026-03-15", "--format", "csv", stdout=out)
     assert len(out.getvalue().strip().splitlines()) == 1 + 9

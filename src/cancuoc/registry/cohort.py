@@ -72,7 +72,10 @@ class CohortCounts:
         return {
             "unit": {"id": self.unit.pk, "code": self.unit.code, "name": self.unit.name},
             "on": self.on.isoformat(),
-            "regime": {"code": self.regime.code, "title": self.regime.title},
+            "regime": {
+                "code": self.regime.code,
+                "title": str(REGIME_TITLES.get(self.regime.code, self.regime.title)),
+            },
             "total": t.total,
             "buckets": {b: t.buckets.get(b, 0) for b in rules.BUCKETS},
             "reasons": dict(sorted(t.reasons.items())),

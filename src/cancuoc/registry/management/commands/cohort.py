@@ -72,8 +72,9 @@ class Command(BaseCommand):
         try:
             if options["format"] == "json":
                 result = cohort_counts(user=user, unit=unit, on=on)
-                json.dump(result.as_dict(), self.stdout, ensure_ascii=False, indent=2)
-                self.stdout.write("")
+                # One write: Django's OutputWrapper ends every write() with a newline, so
+                # json.dump's many small writes would put each token on its own line.
+                self.stdout.write(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
             else:
                 rows = cohort_list(
                     user=user, unit=unit, on=on, bucket=options["bucket"],

@@ -17,7 +17,7 @@ from cancuoc.accounts.roles import Capability, user_can
 from cancuoc.core.audit import audit_record
 from cancuoc.core.errors import DomainError, PermissionDenied
 from cancuoc.core.scoping import scope_prefixes
-from cancuoc.registry.importing import pipeline
+from cancuoc.registry.importing import bulkload, pipeline
 from cancuoc.registry.importing.columns import BY_KEY, map_header
 from cancuoc.registry.importing.encodings import STREAM_CODECS
 from cancuoc.registry.importing.messages import file_error
@@ -182,6 +182,8 @@ def import_run(
     File-level problems fail the job before any row is written; row problems are
     stored as ImportRowError and the valid rows are applied.
     """
+    # A bulk load that died (killed worker) left indexes dropped: put them back first.
+    bulkload.restore_dropped_indexes()
     job = ImportJob.objects.select_related("created_by", "unit").get(pk=job_id)
     actor = job.created_by
     job.row_errors.all().delete()

@@ -2,7 +2,8 @@
 
 Progress goes to stderr; a JSON summary to stdout:
 ``{"job", "status", "file", "format", "encoding", "rows", "inserted", "updated",
-"unchanged", "rejected", "error", "elapsed_seconds", "rows_per_second", "peak_memory_mb"}``.
+"unchanged", "rejected", "error", "elapsed_seconds", "rows_per_second", "peak_memory_mb",
+"bulk_load"}``.
 ``--errors PATH`` writes the rejected rows (CSV, or XLSX when PATH ends in .xlsx).
 Exit status: 0 all rows applied; 2 done but some rows rejected; 1 the file was refused.
 """
@@ -89,6 +90,8 @@ class Command(BaseCommand):
             "elapsed_seconds": round(elapsed, 2),
             "rows_per_second": round(job.processed_rows / elapsed) if elapsed else 0,
             "peak_memory_mb": round(peak, 1),
+            # PostgreSQL bulk-load mode: {"indexes": n, "rebuild_seconds": s}, or null.
+            "bulk_load": (job.mapping or {}).get("bulk_load"),
         }
         self.stdout.write(json.dumps(summary, ensure_ascii=False))
         if job.status == ImportJob.Status.FAILED:

@@ -93,6 +93,20 @@ def test_a_row_out_of_the_officers_scope_is_refused_even_if_valid():
     ]
 
 
+def test_a_row_with_a_bad_date_still_reports_what_is_wrong_with_its_id():
+    validator = RowValidator(
+        fields={"so_dinh_danh": 0, "ho_ten": 1, "ma_xa_thuong_tru": 2, "ngay_sinh": 3},
+        units={"18100": UnitRef(1, "/2025/42/18100/", "42", True)},
+        today=TODAY,
+    )
+    issues = validator.validate(7, ["12345", "An", "18100", "32/13/1990"])
+    # The date and the ID number are both reported, in the row's one pass.
+    assert [(i.row_number, i.field) for i in issues] == [
+        (7, "ngay_sinh"),
+        (7, "so_dinh_danh"),
+    ]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_threaded_postgresql_writer_applies_every_chunk(world, tmp_path, settings):
     """Outside a transaction on PostgreSQL the writer thread runs with its own connection."""

@@ -302,8 +302,36 @@ class RowValidator:
             if key in values and not values[key]:
                 issues.append(Issue(row_number, key, "", "required"))
         if issues:
+            # Report the ID number's own faults too, so one pass over the error report
+            # shows everything wrong with the row. Only what parsed can be cross-checked.
+            if values.get("so_dinh_danh"):
+                birth = values.get("ngay_sinh") or (None, "day")
+                issues += self._id_issues(
+                    row_number, values["so_dinh_danh"], birth[0], values.get("gioi_tinh", "")
+                )
             return issues
         return self._assemble(row_number, row, values, issues)
+
+    def _id_issues(
+        self, row_number: int, number: str, birth_date: dt.date | None, sex: str
+    ) -> list[Issue]:
+        birth_year = birth_date.year if birth_date else None
+        if id_number_ok(number, birth_year, sex, self.today):
+            return []
+        return [
+            Issue(
+                row_number,
+                "so_dinh_danh",
+                number,
+                f"id_{found.code}",
+                message_en=found.message_en,
+                message_vi=found.message_vi,
+            )
+            for found in idnumber.validate(
+                number, birth_year=birth_year, sex=_SEX_WORD.get(sex), on=self.today
+            )
+            if found.severity == "error"
+        ]
 
     def _assemble(
         self, row_number: int, row: Sequence[object], values: dict[str, Any], issues: list[Issue]
@@ -313,21 +341,7 @@ class RowValidator:
         birth_year = birth_date.year if birth_date else None
         sex = values.get("gioi_tinh", "")
         number = values["so_dinh_danh"]
-        if not id_number_ok(number, birth_year, sex, self.today):
-            for found in idnumber.validate(
-                number, birth_year=birth_year, sex=_SEX_WORD.get(sex), on=self.today
-            ):
-                if found.severity == "error":
-                    issues.append(
-                        Issue(
-                            row_number,
-                            "so_dinh_danh",
-                            number,
-                            f"id_{found.code}",
-                            message_en=found.message_en,
-                            message_vi=found.message_vi,
-                        )
-                    )
+        issues += self._id_issues(row_number, number, birth_date, sex)
         permanent: UnitRef = values["ma_xa_thuong_tru"]
         current: UnitRef | None = values.get("ma_xa_tam_tru") or None
         home = current or permanent

@@ -5,6 +5,8 @@ for an object of commune B through the pages, the API and the admin; the
 answer is never the object, and a denied write changes nothing.
 """
 
+import json
+
 import pytest
 from django.test import Client
 
@@ -13,9 +15,14 @@ from cancuoc.accounts.roles import Role
 from cancuoc.accounts.services import api_token_create
 from cancuoc.core.audit import audit_record
 from cancuoc.core.models import AuditEntry
+from cancuoc.dossiers.models import Dossier
+from cancuoc.registry.models import Citizen, Correction, Household, ImportJob
+from cancuoc.registry.services import correction_propose
 from tests import factories
+from tests.dossiers import factories as desk_factories
 
 ALL_ROLES = list(Role.values)
+B_CITIZEN = "Bùi Thị Bí Mật"
 
 
 @pytest.fixture
@@ -25,7 +32,41 @@ def b_objects(world, bob, root):
     entry = audit_record(
         actor=bob, action="test.b_secret", obj=world.commune_b, object_repr="B-only secret"
     )
-    return {"unit": world.commune_b, "user": bob, "token": token, "audit": entry}
+    household = Household.objects.create(
+        province_code="42", number="HK-B-0001", unit=world.commune_b, unit_path=world.commune_b.path
+    )
+    citizen = factories.citizen(
+        unit=world.commune_b, full_name=B_CITIZEN, household=household, relationship="head"
+    )
+    household.head = citizen
+    household.save()
+    b_manager = factories.user(unit=world.commune_b, role=Role.UNIT_MANAGER, username="b.manager")
+    correction = correction_propose(
+        actor=bob,
+        citizen_id=citizen.pk,
+        kind=Correction.Kind.CORRECT,
+        changes={"phone": "0912345678"},
+        reason="Sai số điện thoại",
+    )
+    job = ImportJob.objects.create(
+        unit=world.commune_b,
+        unit_path=world.commune_b.path,
+        created_by=b_manager,
+        original_name="xa-b.csv",
+        stored_path="/nonexistent/xa-b.csv",
+    )
+    dossier = desk_factories.received_dossier(actor=bob, applicant_name=B_CITIZEN)
+    return {
+        "unit": world.commune_b,
+        "user": bob,
+        "token": token,
+        "audit": entry,
+        "citizen": citizen,
+        "household": household,
+        "correction": correction,
+        "import": job,
+        "dossier": dossier,
+    }
 
 
 def _client_for(person) -> Client:
@@ -34,10 +75,26 @@ def _client_for(person) -> Client:
     return client
 
 
+def _text(response) -> str:
+    """The response as readable text: JSON is decoded, since it escapes Vietnamese letters."""
+    body = response.content.decode(errors="replace")
+    if response.get("Content-Type", "").startswith("application/json"):
+        return json.dumps(json.loads(body), ensure_ascii=False)
+    return body
+
+
 def _snapshot(b_objects):
     bob = User.objects.get(pk=b_objects["user"].pk)
     token = ApiToken.objects.get(pk=b_objects["token"].pk)
-    return (bob.role, bob.unit_id, bob.full_name, bob.is_active, token.revoked_at)
+    citizen = Citizen.objects.get(pk=b_objects["citizen"].pk)
+    correction = Correction.objects.get(pk=b_objects["correction"].pk)
+    dossier = Dossier.objects.get(pk=b_objects["dossier"].pk)
+    return (
+        (bob.role, bob.unit_id, bob.full_name, bob.is_active, token.revoked_at),
+        (citizen.full_name, citizen.phone, citizen.life_status, citizen.unit_path),
+        (correction.status, correction.decided_by_id, Correction.objects.count()),
+        (dossier.status, dossier.transitions.count()),
+    )
 
 
 READS = [
@@ -50,6 +107,20 @@ READS = [
     ("admin user", lambda o: f"/admin/accounts/user/{o['user'].pk}/change/"),
     ("admin token", lambda o: f"/admin/accounts/apitoken/{o['token'].pk}/change/"),
     ("admin audit", lambda o: f"/admin/core/auditentry/{o['audit'].pk}/change/"),
+    ("page citizen", lambda o: f"/registry/citizens/{o['citizen'].pk}/"),
+    ("page household", lambda o: f"/registry/households/{o['household'].pk}/"),
+    ("api citizen", lambda o: f"/api/v1/registry/citizens/{o['citizen'].pk}"),
+    ("page correction", lambda o: f"/registry/corrections/{o['correction'].pk}/"),
+    ("api correction", lambda o: f"/api/v1/registry/corrections/{o['correction'].pk}"),
+    ("page correction new", lambda o: f"/registry/citizens/{o['citizen'].pk}/corrections/new/"),
+    ("page import", lambda o: f"/registry/imports/{o['import'].pk}/"),
+    ("page import progress", lambda o: f"/registry/imports/{o['import'].pk}/progress/"),
+    ("page import errors", lambda o: f"/registry/imports/{o['import'].pk}/errors/"),
+    ("api import", lambda o: f"/api/v1/registry/imports/{o['import'].pk}"),
+    ("page dossier", lambda o: f"/desk/dossiers/{o['dossier'].pk}/"),
+    ("page dossier slip", lambda o: f"/desk/dossiers/{o['dossier'].pk}/forms/01.pdf"),
+    ("api dossier", lambda o: f"/api/v1/dossiers/{o['dossier'].pk}"),
+    ("api dossier history", lambda o: f"/api/v1/dossiers/{o['dossier'].pk}/history"),
 ]
 
 WRITES = [
@@ -74,6 +145,21 @@ WRITES = [
         lambda o: f"/admin/accounts/user/{o['user'].pk}/delete/",
         lambda w: {"post": "yes"},
     ),
+    (
+        "page correction propose",
+        lambda o: f"/registry/citizens/{o['citizen'].pk}/corrections/new/",
+        lambda w: {"kind": "correct", "field": "full_name", "value": "Hacked", "reason": "x"},
+    ),
+    (
+        "page correction approve",
+        lambda o: f"/registry/corrections/{o['correction'].pk}/decide/",
+        lambda w: {"decision": "approve", "note": "ok"},
+    ),
+    (
+        "page dossier act",
+        lambda o: f"/desk/dossiers/{o['dossier'].pk}/act/",
+        lambda w: {"action": "transfer", "note": "x"},
+    ),
 ]
 
 
@@ -87,9 +173,10 @@ def test_an_officer_of_commune_a_cannot_read_commune_b(world, b_objects, role, n
     assert response.status_code in (302, 403, 404), (name, role, response.status_code)
     if response.status_code == 302:
         assert str(b_objects["unit"].pk) not in response.url.split("?")[0].split("/")[-2:]
-    body = response.content.decode()
+    body = _text(response)
     assert "Cẩm Xuyên" not in body
     assert "B-only secret" not in body
+    assert B_CITIZEN not in body
 
 
 @pytest.mark.parametrize("role", ALL_ROLES)
@@ -121,11 +208,21 @@ def test_lists_never_show_commune_b(world, b_objects, role):
         "/admin/units/unit/",
         "/admin/accounts/user/",
         "/admin/core/auditentry/",
+        "/registry/?q=bui+thi+bi+mat",
+        "/registry/?q=bi+mat&partial=1",
+        "/api/v1/registry/citizens?q=bi+mat",
+        "/registry/corrections/",
+        "/api/v1/registry/corrections",
+        "/registry/imports/",
+        "/desk/?q=bi+mat",
+        "/api/v1/dossiers/",
     ):
-        body = client.get(url).content.decode()
+        body = _text(client.get(url))
         assert "Cẩm Xuyên" not in body, url
         assert "B-only secret" not in body, url
         assert ">bob<" not in body, url
+        assert B_CITIZEN not in body, url
+        assert "Bui Thi Bi Mat" not in body, url
 
 
 def test_a_province_manager_sees_every_commune_of_the_province_and_nothing_else(

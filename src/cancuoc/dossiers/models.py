@@ -9,10 +9,13 @@ which checks the transition table in `dossiers.lifecycle` and writes one
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from cancuoc.core.text import fold
 from cancuoc.units.models import Unit
 
 
@@ -200,6 +203,8 @@ class Dossier(models.Model):
         "registry.Citizen", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     applicant_name = models.CharField(_("applicant"), max_length=200)
+    # core.text.fold(applicant_name): what a clerk typing "nguyen thi hang" matches.
+    applicant_search = models.CharField(max_length=200, blank=True, default="")
     applicant_id_number = models.CharField(_("ID number"), max_length=12, blank=True)
     applicant_phone = models.CharField(_("phone"), max_length=15, blank=True)
     applicant_address = models.CharField(_("address"), max_length=255, blank=True)
@@ -260,6 +265,14 @@ class Dossier(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Kept here rather than in each service so no write path can forget it.
+        self.applicant_search = fold(self.applicant_name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "applicant_name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "applicant_search"}
+        super().save(*args, **kwargs)
 
 
 class DossierTransition(models.Model):

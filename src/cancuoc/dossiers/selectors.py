@@ -21,6 +21,7 @@ from cancuoc.accounts.roles import Capability, user_can
 from cancuoc.core.audit import audit_record
 from cancuoc.core.errors import OutOfScope
 from cancuoc.core.scoping import scope_q, scope_queryset
+from cancuoc.core.text import fold
 from cancuoc.dossiers.models import (
     DeskSettings,
     Dossier,
@@ -55,7 +56,14 @@ def dossier_list(
     dossiers = dossiers_visible(user=user).select_related("procedure", "unit")
     q = " ".join((q or "").split())
     if q:
-        condition = Q(code__icontains=q) | Q(applicant_name__icontains=q)
+        # Names match with or without diacritics, in any case, from the start of a word:
+        # "hang" finds Hằng but not Thắng.
+        name = fold(q)
+        condition = (
+            Q(code__icontains=q)
+            | Q(applicant_search__startswith=name)
+            | Q(applicant_search__contains=" " + name)
+        )
         if q.isdigit():
             condition |= Q(applicant_id_number=q) | Q(applicant_phone=q)
         dossiers = dossiers.filter(condition)

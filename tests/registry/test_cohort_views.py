@@ -97,3 +97,40 @@ def test_command_prints_json_and_csv_and_fails_cleanly(town, capsys):  # noqa: F
         call_command("cohort", "--unit", "42", "--on", "2015-01-01")
     with pytest.raises(CommandError):
         call_command("cohort", "--unit", "42", "--on", "15/03/2026")
+
+
+EVIL = '=HYPERLINK("http://evil","x")'
+
+
+def _evil_citizen(world):
+    from tests import factories
+
+    return factories.citizen(
+        unit=world.commune_a,
+        full_name=EVIL,
+        birth_date=__import__("datetime").date(1990, 5, 17),
+        id_number="042090123456",
+    )
+
+
+def test_exports_never_turn_a_name_into_a_formula(client, alice, world):
+    _evil_citizen(world)
+    client.force_login(alice)
+    query = {"unit": world.commune_a.pk, "on": "2026-03-15", "bucket": "must"}
+    xlsx = client.get(URL, {**query, "format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    cell = sheet.cell(row=2, column=2)
+    assert (cell.value, cell.data_type) == (EVIL, "s")
+    assert sheet.cell(row=2, column=1).value == "042090123456"
+    csv_response = client.get(URL, {**query, "format": "csv"})
+    text = b"".join(csv_response.streaming_content).decode("utf-8-sig")
+    rows = list(__import__("csv").reader(io.StringIO(text)))
+    assert rows[1][:2] == ["042090123456", "'" + EVIL]
+
+
+def test_command_csv_never_turns_a_name_into_a_formula(world):
+    _evil_citizen(world)
+    out = io.StringIO()
+    call_command("cohort", "--unit", "18100", "--on", "2026-03-15", "--format", "csv", stdout=out)
+    rows = list(__import__("csv").reader(io.StringIO(out.getvalue())))
+    assert rows[1][:2] == ["042090123456", "'" + EVIL]

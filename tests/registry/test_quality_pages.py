@@ -142,6 +142,58 @@ def test_the_report_of_an_unchecked_unit_says_so(world, client):
 def test_the_drill_down_runs_a_fixed_number_of_queries(
     checked, client, django_assert_max_num_queries
 ):
-    with django_assert_max_num_queries(12):
+    # 13: the read's audit row costs a count and an insert.
+    with django_assert_max_num_queries(13):
         response = client.get("/registry/quality/duplicate_person/")
     assert response.status_code == 200
+
+
+EVIL = '=HYPERLINK("http://evil","x")'
+
+
+def test_exports_never_turn_a_name_into_a_formula(
+    world, alice, client, django_capture_on_commit_callbacks
+):
+    person(world.commune_a, EVIL, phone="123")
+    client.force_login(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/registry/quality/recompute/", {"unit": world.commune_a.pk})
+    response = client.get("/registry/quality/phone_invalid/export/?format=xlsx")
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    cell = sheet.cell(row=2, column=3)
+    assert (cell.value, cell.data_type) == (EVIL, "s")
+    response = client.get("/registry/quality/phone_invalid/export/?format=csv")
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[1][2] == "'" + EVIL
+
+
+def _reads():
+    return list(
+        AuditEntry.objects.exclude(action="quality.start")
+        .order_by("id")
+        .values_list("actor__username", "action", "object_id", "detail")
+    )
+
+
+def test_every_read_of_findings_leaves_exactly_one_audit_row(checked, client, world):
+    run = QualityRun.objects.get()
+    count = len(checked["id_sex_mismatch"])
+    client.get(f"/registry/quality/id_sex_mismatch/?unit={world.commune_a.pk}")
+    client.get("/api/v1/registry/quality/findings?rule=id_sex_mismatch")
+    client.get("/registry/quality/id_sex_mismatch/export/?format=xlsx")
+    rule = {"rule": "id_sex_mismatch", "count": count}
+    assert _reads() == [
+        ("alice", "quality.findings.view", str(run.pk), rule),
+        ("alice", "quality.findings.view", str(run.pk), rule),
+        ("alice", "quality.export", str(run.pk), {**rule, "format": "xlsx"}),
+    ]
+
+
+def test_refused_reads_of_findings_leave_no_audit_row(checked, client, world, bob):
+    assert client.get(f"/registry/quality/cmnd9_only/?unit={world.commune_b.pk}").status_code == 404
+    assert client.get("/registry/quality/nope/").status_code == 404
+    url = f"/api/v1/registry/quality/findings?rule=cmnd9_only&unit_id={world.commune_b.pk}"
+    assert client.get(url).status_code == 404
+    assert client.get("/registry/quality/cmnd9_only/export/?format=pdf").status_code == 404
+    assert _reads() == []

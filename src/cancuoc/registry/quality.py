@@ -642,7 +642,7 @@ def quality_run_compute(*, run_id: int, today: dt.date | None = None) -> dict[st
 
 def quality_latest_run(*, user: Any, unit: Unit) -> QualityRun | None:
     """The newest finished run for ``unit`` (which must be in the user's scope)."""
-    runs = scope_queryset(QualityRun.objects.filter(unit=unit), user=user)
+    runs = scope_queryset(QualityRun.objects.filter(unit=unit).select_related("unit"), user=user)
     return runs.filter(status=QualityRun.Status.DONE).order_by("-created_at", "-id").first()
 
 
@@ -663,9 +663,29 @@ def quality_run_get(*, user: Any, run_id: int) -> QualityRun:
     return found
 
 
-def quality_findings(*, user: Any, run: QualityRun, rule: str) -> QuerySet[QualityFinding]:
-    """The run's findings for one rule, in the user's scope, with the records they name."""
+def quality_findings(
+    *,
+    user: Any,
+    run: QualityRun,
+    rule: str,
+    audit_action: str = "quality.findings.view",
+    audit_detail: dict[str, Any] | None = None,
+) -> QuerySet[QualityFinding]:
+    """The run's findings for one rule, in the user's scope, with the records they name.
+
+    Findings show full ID numbers and names, so every read is audited here (one row per
+    page, API call or export, with the rule and how many findings the reader may see):
+    no page or endpoint can forget it. A finding belongs to its run's snapshot: its
+    unit_path is where the record was when the run looked, and the next run recomputes it.
+    """
     findings = scope_queryset(QualityFinding.objects.filter(run=run, rule=rule), user=user)
+    audit_record(
+        actor=user,
+        action=audit_action,
+        obj=run,
+        unit=run.unit,
+        detail={"rule": rule, "count": findings.count(), **(audit_detail or {})},
+    )
     return findings.select_related("citizen", "household").order_by("unit_path", "id")
 
 

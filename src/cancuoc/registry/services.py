@@ -22,10 +22,12 @@ from cancuoc.core.errors import DomainError, OutOfScope, PermissionDenied
 from cancuoc.core.scoping import scope_queryset
 from cancuoc.core.text import fold, nfc
 from cancuoc.registry import idnumber
+from cancuoc.registry.corrections import corrections_scoped
 from cancuoc.registry.models import (
     BirthPrecision,
     Citizen,
     Correction,
+    DocumentKind,
     DocumentStatus,
     FormerNumber,
     IdentityDocument,
@@ -72,6 +74,16 @@ CORRECTABLE_FIELDS: tuple[str, ...] = (
     "phone",
 )
 _DEATH_FIELDS = ("life_status", "death_date")
+#: A dead person's card must not be produced either, not only the valid ones cancelled.
+_LIVE_STATUSES = (DocumentStatus.ENROLLED, DocumentStatus.IN_PRODUCTION, DocumentStatus.VALID)
+#: The cards that carry the personal ID number itself (the 12-digit CMND, the CCCDs and the
+#: căn cước): a changed number makes them wrong, so they are cancelled with the old number.
+_NUMBER_CARRYING = (
+    DocumentKind.CMND12,
+    DocumentKind.CCCD_BARCODE,
+    DocumentKind.CCCD_CHIP,
+    DocumentKind.CANCUOC,
+)
 
 
 class StaleCorrection(DomainError):
@@ -261,7 +273,9 @@ def _citizen_for(actor: Any, citizen_id: int, *, lock: bool = False) -> Citizen:
 
 
 def _correction_for(actor: Any, correction_id: int) -> Correction:
-    corrections = scope_queryset(Correction.objects.select_for_update(), user=actor)
+    # Scoped through the citizen's unit now (see registry.corrections); only the
+    # correction row is locked here, the citizen is locked on its own at approval.
+    corrections = corrections_scoped(Correction.objects.select_for_update(of=("self",)), user=actor)
     correction = corrections.filter(pk=correction_id).first()
     if correction is None:
         raise OutOfScope
@@ -328,6 +342,28 @@ def correction_propose(
     return correction
 
 
+def _cancel_documents(
+    citizen: Citizen,
+    *,
+    statuses: tuple[str, ...],
+    kinds: tuple[str, ...] | None = None,
+    number: str | None = None,
+) -> list[str]:
+    """Cancel the citizen's documents matching the filters; their numbers, in id order."""
+    documents = IdentityDocument.objects.select_for_update().filter(
+        citizen=citizen, status__in=statuses
+    )
+    if kinds is not None:
+        documents = documents.filter(kind__in=kinds)
+    if number is not None:
+        documents = documents.filter(number=number)
+    ids = list(documents.order_by("id").values_list("id", "number"))
+    IdentityDocument.objects.filter(pk__in=[pk for pk, _number in ids]).update(
+        status=DocumentStatus.CANCELLED
+    )
+    return [found for _pk, found in ids]
+
+
 def _stale_fields(citizen: Citizen, changes: dict[str, dict[str, str]]) -> list[str]:
     return [field for field, pair in changes.items() if _current(citizen, field) != pair["before"]]
 
@@ -337,6 +373,9 @@ def _apply(citizen: Citizen, correction: Correction, *, today: dt.date) -> list[
     after = {field: pair["after"] for field, pair in correction.changes.items()}
     cancelled: list[str] = []
     if "id_number" in after:
+        cancelled += _cancel_documents(
+            citizen, kinds=_NUMBER_CARRYING, number=citizen.id_number, statuses=_LIVE_STATUSES
+        )
         FormerNumber.objects.create(
             citizen=citizen,
             number=citizen.id_number,
@@ -356,11 +395,7 @@ def _apply(citizen: Citizen, correction: Correction, *, today: dt.date) -> list[
         citizen.search_name = fold(citizen.full_name)
         fields.append("search_name")
     if correction.kind == Correction.Kind.DEATH:
-        valid = IdentityDocument.objects.select_for_update().filter(
-            citizen=citizen, status=DocumentStatus.VALID
-        )
-        cancelled = list(valid.order_by("id").values_list("number", flat=True))
-        valid.update(status=DocumentStatus.CANCELLED)
+        cancelled += _cancel_documents(citizen, statuses=_LIVE_STATUSES)
     # Only the approved fields are written: the values were validated at proposal and
     # re-checked above; an unrelated defect elsewhere in the record must not block them.
     citizen.save(update_fields=fields)
@@ -449,6 +484,8 @@ def correction_reject(*, actor: Any, correction_id: int, note: str) -> Correctio
 @transaction.atomic
 def correction_withdraw(*, actor: Any, correction_id: int) -> Correction:
     """The proposer takes back a pending proposal."""
+    if not user_can(actor, Capability.PROPOSE_CORRECTION):
+        raise PermissionDenied
     correction = _correction_for(actor, correction_id)
     if correction.proposed_by_id != actor.pk:
         raise PermissionDenied(_("Only the officer who proposed it can withdraw a proposal."))

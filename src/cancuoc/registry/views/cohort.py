@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from cancuoc.accounts.roles import Capability, user_can
 from cancuoc.core.errors import DomainError, OutOfScope
+from cancuoc.core.spreadsheets import csv_row, xlsx_row
 from cancuoc.core.views import querystring_without_page
 from cancuoc.registry import cohort_rules as rules
 from cancuoc.registry.cohort import (
@@ -88,8 +89,8 @@ def _export(
     if fmt == "csv":
         writer = csv.writer(_Echo())
         lines = itertools.chain(
-            ["\ufeff" + writer.writerow(header)],
-            (writer.writerow(export_values(row, names)) for row in rows),
+            ["\ufeff" + writer.writerow(csv_row(header))],
+            (writer.writerow(csv_row(export_values(row, names))) for row in rows),
         )
         stream = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
         stream["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
@@ -98,9 +99,10 @@ def _export(
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_("Cohort"))
-    sheet.append(header)
+    sheet.append(xlsx_row(sheet, header))
     for row in rows:
-        sheet.append(export_values(row, names))
+        # Names come from uploaded files: always string cells, never formulas.
+        sheet.append(xlsx_row(sheet, export_values(row, names)))
     buffer = io.BytesIO()
     book.save(buffer)
     response = HttpResponse(

@@ -19,10 +19,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cancuoc.accounts.roles import Capability, user_can
-from cancuoc.core.audit import audit_record
 from cancuoc.core.errors import DomainError, OutOfScope
 from cancuoc.core.errors import PermissionDenied as Denied
 from cancuoc.core.scoping import prefix_q, unit_in_scope
+from cancuoc.core.spreadsheets import csv_row, xlsx_row
 from cancuoc.core.views import querystring_without_page
 from cancuoc.registry.models import QualityFinding, QualityRun
 from cancuoc.registry.quality import (
@@ -109,13 +109,15 @@ def quality_start(request: HttpRequest) -> HttpResponse:
     return redirect(f"{reverse('registry:quality')}?unit={unit.pk}")
 
 
-def _findings(request: HttpRequest, code: str) -> tuple[Unit, Rule, QualityRun | None, Any]:
+def _findings(
+    request: HttpRequest, code: str, **audit: Any
+) -> tuple[Unit, Rule, QualityRun | None, Any]:
     _require_view(request)
     rule = _rule(code)
     unit = _unit(request, request.GET.get("unit"))
     run = quality_latest_run(user=request.user, unit=unit)
     findings: QuerySet[QualityFinding] | list[QualityFinding] = (
-        quality_findings(user=request.user, run=run, rule=code) if run else []
+        quality_findings(user=request.user, run=run, rule=code, **audit) if run else []
     )
     return unit, rule, run, findings
 
@@ -185,9 +187,10 @@ def _csv_response(name: str, header: list[str], rows: Iterator[list[str]]) -> St
 
     def lines() -> Iterator[str]:
         yield "\ufeff"  # Excel reads UTF-8 only with a byte-order mark
-        yield writer.writerow(header)
+        yield writer.writerow(csv_row(header))
         for row in rows:
-            yield writer.writerow(row)
+            # Names and raw values come from uploaded files: a spreadsheet must not run them.
+            yield writer.writerow(csv_row(row))
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
@@ -199,9 +202,9 @@ def _xlsx_response(name: str, header: list[str], rows: Iterator[list[str]]) -> H
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet(name[:31])
-    sheet.append(header)
+    sheet.append(xlsx_row(sheet, header))
     for row in rows:
-        sheet.append(row)
+        sheet.append(xlsx_row(sheet, row))
     buffer = io.BytesIO()
     book.save(buffer)
     response = HttpResponse(
@@ -215,16 +218,11 @@ def _xlsx_response(name: str, header: list[str], rows: Iterator[list[str]]) -> H
 @login_required
 def quality_export(request: HttpRequest, rule: str) -> HttpResponse | StreamingHttpResponse:
     """One rule's findings as CSV or Excel. Personal data leaves the system: audited."""
-    unit, found_rule, run, findings = _findings(request, rule)
     file_format = request.GET.get("format", "csv")
     if file_format not in ("csv", "xlsx"):
         raise Http404
-    audit_record(
-        actor=request.user,
-        action="quality.export",
-        obj=run,
-        unit=unit,
-        detail={"rule": rule, "format": file_format, "rows": findings.count() if run else 0},
+    unit, found_rule, _run, findings = _findings(
+        request, rule, audit_action="quality.export", audit_detail={"format": file_format}
     )
     name = f"chat-luong-{unit.code}-{rule}"
     rows = _export_rows(found_rule, findings, unit=unit)

@@ -18,6 +18,7 @@ from django.utils import translation
 
 from cancuoc.accounts.roles import Role
 from cancuoc.core.errors import DomainError
+from cancuoc.core.spreadsheets import csv_row
 from cancuoc.registry import cohort_rules as rules
 from cancuoc.registry.cohort import (
     EXPORT_HEADER,
@@ -82,9 +83,10 @@ class Command(BaseCommand):
                 )  # fmt: skip
                 names = unit_names(unit)
                 writer = csv.writer(self.stdout)
-                writer.writerow([str(h) for h in EXPORT_HEADER])
+                writer.writerow(csv_row([str(h) for h in EXPORT_HEADER]))
                 for row in rows:
-                    writer.writerow(export_values(row, names))
+                    # Names come from uploaded files: a spreadsheet must not run them.
+                    writer.writerow(csv_row(export_values(row, names)))
         except DomainError as exc:
             raise CommandError(exc.message) from exc
         sys.stderr.write(

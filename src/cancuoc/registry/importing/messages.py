@@ -33,6 +33,9 @@ MESSAGES = {
     "unit_unknown": _("No commune of the 2025 list has code %(code)s."),
     "unit_out_of_scope": _("Commune %(code)s is outside your unit."),
     "citizen_out_of_scope": _("This ID number belongs to a citizen outside your unit."),
+    "household_out_of_scope": _(
+        "Household %(number)s is registered outside your unit: ask that unit to change it."
+    ),
     "document_kind_invalid": _(
         "Unknown document kind: use cmnd9, cmnd12, cccd_barcode, cccd_chip or cancuoc."
     ),

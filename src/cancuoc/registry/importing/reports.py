@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from cancuoc.core.spreadsheets import csv_row, xlsx_row
 from cancuoc.registry.importing.columns import COLUMNS, REQUIRED
 from cancuoc.registry.importing.messages import column_label
 from cancuoc.registry.models import ImportRowError
@@ -34,9 +35,10 @@ class _Echo:
 def error_report_csv(errors: QuerySet[ImportRowError]) -> Iterable[str]:
     """Streamed CSV (UTF-8 with BOM, so Excel shows the Vietnamese letters)."""
     writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(_error_header())
+    yield "\ufeff" + writer.writerow(csv_row(_error_header()))
+    # Rejected cells are the uploader's text: never a formula in the officer's Excel.
     for row in _error_rows(errors):
-        yield writer.writerow(row)
+        yield writer.writerow(csv_row(row))
 
 
 def error_report_xlsx(errors: QuerySet[ImportRowError]) -> tempfile.SpooledTemporaryFile[bytes]:
@@ -45,9 +47,9 @@ def error_report_xlsx(errors: QuerySet[ImportRowError]) -> tempfile.SpooledTempo
 
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet(_("Rejected rows"))
-    sheet.append(_error_header())
+    sheet.append(xlsx_row(sheet, _error_header()))
     for row in _error_rows(errors):
-        sheet.append(row)
+        sheet.append(xlsx_row(sheet, row))
     # Returned open: the FileResponse streaming it closes it.
     out: tempfile.SpooledTemporaryFile[bytes] = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115
     book.save(out)

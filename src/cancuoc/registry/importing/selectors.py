@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from cancuoc.accounts.roles import Capability, user_can
+from cancuoc.core.audit import audit_record
 from cancuoc.core.errors import OutOfScope
 from cancuoc.core.scoping import scope_queryset
 from cancuoc.registry.models import ImportJob, ImportRowError
@@ -27,7 +28,16 @@ def import_get(*, user: Any, job_id: Any) -> ImportJob:
 
 
 def import_errors(*, user: Any, job_id: Any) -> QuerySet[ImportRowError]:
+    """The rejected rows of a job. They hold personal data (ID numbers, names) of people
+    the file named, so every read (page download or API call) is audited here."""
     job = import_get(user=user, job_id=job_id)
+    audit_record(
+        actor=user,
+        action="import.errors.view",
+        obj=job,
+        unit=job.unit,
+        detail={"job": str(job.pk), "file": job.original_name, "rejected": job.rejected},
+    )
     return ImportRowError.objects.filter(job=job).order_by("row_number", "id")
 
 

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cancuoc.accounts.roles import Capability, user_can
+from cancuoc.accounts.roles import Capability, Role, user_can
 from cancuoc.core.audit import audit_record
 from cancuoc.core.errors import DomainError, PermissionDenied
 from cancuoc.core.scoping import scope_prefixes
@@ -124,8 +124,21 @@ def import_start_from_path(
         stored_path=str(source.resolve()),
         file_format=source.suffix.lower().lstrip(".")[:4],
         encoding=stored_encoding,
-        mapping={"overrides": overrides},
+        # Run on the server by an operator: may use bulk-load mode (see _bulk_allowed).
+        mapping={"overrides": overrides, "origin": SERVER_ORIGIN},
     )
+
+
+SERVER_ORIGIN = "server"
+
+
+def _bulk_allowed(job: ImportJob) -> bool:
+    """Bulk-load mode drops indexes of the whole national registry: only an operator's
+    server-side job (the import-citizens command) or a system administrator's may use
+    it, never a commune officer's web upload, however large."""
+    if job.created_by is None or (job.mapping or {}).get("origin") == SERVER_ORIGIN:
+        return True
+    return bool(job.created_by.role == Role.SYSTEM_ADMIN)
 
 
 def _enqueue(job_id: Any) -> None:
@@ -211,6 +224,8 @@ def _execute(
         source = open_source(job.stored_path, encoding=job.encoding or "auto")
     except FileProblem as problem:
         return _fail(job, problem.code, problem.params)
+    bulk = bulkload.available() and _bulk_allowed(job)
+    origin = (job.mapping or {}).get("origin")
     with source:
         mapping = map_header(source.header, job.mapping.get("overrides") or {})
         job.encoding = source.encoding[:20]
@@ -222,6 +237,8 @@ def _execute(
             "ignored": list(mapping.ignored),
             "header_row": source.header_row,
         }
+        if origin:
+            job.mapping["origin"] = origin
         job.save(update_fields=["encoding", "file_format", "total_rows", "mapping"])
         if mapping.missing_required:
             return _fail(job, "missing_columns", {"columns": ", ".join(mapping.missing_required)})
@@ -241,6 +258,7 @@ def _execute(
             writer=writer,
             progress=progress,
             parallel=parallel,
+            bulk=bulk,
         )
     if job.processed_rows == 0:
         return _fail(job, "no_rows")

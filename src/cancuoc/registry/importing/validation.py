@@ -96,6 +96,7 @@ DOCUMENT_COLUMNS = (
     "issue_place",
     "expiry_date",
     "status",
+    "set_status",  # whether the file states the status (else a known document keeps its own)
 )
 
 
@@ -349,6 +350,12 @@ class RowValidator:
             key = "ma_xa_tam_tru" if current else "ma_xa_thuong_tru"
             code = _digits(self._cell(row, key), 5)
             issues.append(Issue(row_number, key, code, "unit_out_of_scope", {"code": code}))
+        elif values.get("so_ho") and not permanent.in_scope:
+            # The household is written on the permanent commune, whatever the home is.
+            code = _digits(self._cell(row, "ma_xa_thuong_tru"), 5)
+            issues.append(
+                Issue(row_number, "ma_xa_thuong_tru", code, "unit_out_of_scope", {"code": code})
+            )
         death = values.get("ngay_mat")
         if death and birth_date and death[0] < birth_date:
             issues.append(
@@ -404,12 +411,15 @@ class RowValidator:
             kind = "cmnd9" if len(old) == 9 else "cmnd12"
             accepted = idnumber.classify_document_number(old, on=self.today).accepted
             status = "valid" if accepted else "expired"
-            documents.append((row_number, number, kind, old, None, "", None, status))
+            # The derived status is only the new document's: the file says nothing of a
+            # known document's status (set_status false).
+            documents.append((row_number, number, kind, old, None, "", None, status, False))
         doc_number = values.get("so_giay_to")
         if doc_number:
             kind = values.get("loai_giay_to") or ("cmnd9" if len(doc_number) == 9 else "cccd_chip")
             issued = values.get("ngay_cap")
             expiry = values.get("ngay_het_han")
+            stated = values.get("trang_thai_giay_to", "")
             documents.append(
                 (
                     row_number,
@@ -419,7 +429,9 @@ class RowValidator:
                     issued[0] if issued else None,
                     values.get("noi_cap", ""),
                     expiry[0] if expiry else None,
-                    values.get("trang_thai_giay_to", "valid"),
+                    stated or "valid",
+                    # A known document's status changes only when the file states one.
+                    bool(stated),
                 )
             )
         return tuple(documents)
@@ -574,7 +586,7 @@ _EMPTY: dict[str, Any] = {
     "ma_xa_thuong_tru": None,
     "ma_xa_tam_tru": None,
     "tinh_trang": "alive",
-    "trang_thai_giay_to": "valid",
+    "trang_thai_giay_to": "",  # not stated: a new document is valid, a known one kept
     "nguoi_cao_tuoi": False,
     "khuyet_tat": False,
     "benh_nang": False,

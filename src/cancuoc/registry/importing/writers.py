@@ -99,6 +99,18 @@ def update_columns(mapped_keys: Sequence[str]) -> tuple[str, ...]:
     return tuple(columns)
 
 
+#: Statuses an import never changes: a card cancelled (death, replacement), reported
+#: lost, or enrolled / in production since the file was exported. Re-importing an old
+#: list must not bring such a card back to "valid".
+HELD_STATUSES = ("cancelled", "lost", "enrolled", "in_production")
+
+
+def kept_status(current: str, status: str, *, stated: bool) -> str:
+    """A known document's status after the import: the file's only if it states one and
+    the document is not held."""
+    return status if stated and current not in HELD_STATUSES else current
+
+
 class Writer:
     """Applies chunks of clean rows. ``scope_prefixes``: where the importer may write
     (``("/",)`` for the whole nation); ``unit_paths``: unit id -> (path, province code)."""
@@ -150,6 +162,9 @@ class Writer:
     def _out_of_scope_issue(self, row: CleanRow) -> Issue:
         return Issue(row.citizen[0], "so_dinh_danh", row.citizen[1], "citizen_out_of_scope")
 
+    def _household_issue(self, row_number: int, number: str) -> Issue:
+        return Issue(row_number, "so_ho", number, "household_out_of_scope", {"number": number})
+
     # -- generic path: executemany upserts (SQLite; row-by-row retry on PostgreSQL) ---------
 
     def _distinct(self, left: str, right: str) -> str:
@@ -175,6 +190,41 @@ class Writer:
             )
             found.update(cursor.fetchall())
         return found
+
+    def _household_paths(self, cursor: Any, numbers: list[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for start in range(0, len(numbers), 500):
+            part = numbers[start : start + 500]
+            marks = ", ".join(["%s"] * len(part))
+            cursor.execute(
+                f"SELECT number, unit_path FROM {HOUSEHOLD} WHERE number IN ({marks})", part
+            )
+            found.update(cursor.fetchall())
+        return found
+
+    def _scoped(
+        self, cursor: Any, rows: Sequence[CleanRow], existing: dict[str, str], result: ChunkResult
+    ) -> list[CleanRow]:
+        """The rows the importer may write: an existing citizen, or an existing household
+        (numbers are national), outside the importer's scope refuses the whole row."""
+        if self.prefixes == ("/",):
+            return list(rows)
+        households: dict[str, str] = {}
+        if self.with_households:
+            numbers = {r.citizen[_INDEX["household_number"]] for r in rows} - {""}
+            households = self._household_paths(cursor, sorted(numbers))
+        kept = []
+        for row in rows:
+            path = existing.get(row.citizen[1])
+            number = row.citizen[_INDEX["household_number"]]
+            held = households.get(number) if number else None
+            if path is not None and not self._in_scope(path):
+                result.issues.append(self._out_of_scope_issue(row))
+            elif held is not None and not self._in_scope(held):
+                result.issues.append(self._household_issue(row.citizen[0], number))
+            else:
+                kept.append(row)
+        return kept
 
     def _households(self, cursor: Any, rows: Sequence[CleanRow]) -> dict[str, int]:
         heads: dict[str, tuple[Any, ...]] = {}
@@ -247,15 +297,7 @@ class Writer:
         )
         with connection.cursor() as cursor:
             existing = self._existing(cursor, [r.citizen[1] for r in rows])
-            if self.prefixes != ("/",):
-                kept = []
-                for row in rows:
-                    path = existing.get(row.citizen[1])
-                    if path is not None and not self._in_scope(path):
-                        result.issues.append(self._out_of_scope_issue(row))
-                    else:
-                        kept.append(row)
-                rows = kept
+            rows = self._scoped(cursor, rows, existing, result)
             households = self._households(cursor, rows) if self.with_households else {}
             params = []
             skip = (_INDEX["row_number"], _INDEX["household_number"])
@@ -264,13 +306,12 @@ class Writer:
                 values = [self._adapt(v) for i, v in enumerate(c) if i not in skip]
                 values.append(households.get(c[_INDEX["household_number"]]))
                 params.append((*values, now, now))
+            known = [r.citizen[1] for r in rows if r.citizen[1] in existing]
+            changed: set[str] = set()
             if params:
                 cursor.executemany(self._citizen_sql(), params)
-                changed = max(cursor.rowcount, 0)
-                inserted = sum(1 for r in rows if r.citizen[1] not in existing)
-                result.inserted += inserted
-                result.updated += max(changed - inserted, 0)
-                result.unchanged += len(rows) - inserted - max(changed - inserted, 0)
+                # The upsert stamps updated_at only on the citizens it changed.
+                changed = self._stamped(cursor, known, now)
             heads = [
                 (r.citizen[1], r.citizen[_INDEX["household_number"]])
                 for r in rows
@@ -284,28 +325,84 @@ class Writer:
                     "WHERE id_number = %s) WHERE number = %s",
                     heads,
                 )
-            self._documents(cursor, [d for r in rows for d in r.documents])
+            changed |= self._documents(cursor, [d for r in rows for d in r.documents], set(known))
+            inserted = len(rows) - len(known)
+            result.inserted += inserted
+            result.updated += len(changed)
+            result.unchanged += len(known) - len(changed)
         return result
 
-    def _documents(self, cursor: Any, documents: list[tuple[Any, ...]]) -> None:
+    def _stamped(self, cursor: Any, numbers: list[str], now: Any) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(numbers), 500):
+            part = numbers[start : start + 500]
+            marks = ", ".join(["%s"] * len(part))
+            cursor.execute(
+                f"SELECT id_number FROM {CITIZEN} WHERE id_number IN ({marks}) AND updated_at = %s",
+                [*part, now],
+            )
+            found.update(n for (n,) in cursor.fetchall())
+        return found
+
+    def _current_documents(
+        self, cursor: Any, numbers: list[str]
+    ) -> dict[tuple[str, str, str], tuple[Any, ...]]:
+        """(citizen ID number, kind, number) -> (issue date, place, expiry, status)."""
+        found: dict[tuple[str, str, str], tuple[Any, ...]] = {}
+        for start in range(0, len(numbers), 500):
+            part = numbers[start : start + 500]
+            marks = ", ".join(["%s"] * len(part))
+            cursor.execute(
+                f"SELECT c.id_number, d.kind, d.number, d.issue_date, d.issue_place, "
+                f"d.expiry_date, d.status FROM {DOCUMENT} d JOIN {CITIZEN} c "
+                f"ON c.id = d.citizen_id WHERE c.id_number IN ({marks})",
+                part,
+            )
+            for number, kind, doc, *rest in cursor.fetchall():
+                found[(number, kind, doc)] = tuple(self._adapt(v) for v in rest)
+        return found
+
+    def _documents(
+        self, cursor: Any, documents: list[tuple[Any, ...]], known: set[str]
+    ) -> set[str]:
+        """Write the documents; the ID numbers of known citizens whose documents changed."""
         if not documents:
-            return
+            return set()
+        current = self._current_documents(
+            cursor, sorted({d[_DOC["id_number"]] for d in documents} & known)
+        )
         date = self._param("date")
         updates, inserts = [], []
+        changed: set[str] = set()
         for d in documents:
             issued, expiry = self._adapt(d[_DOC["issue_date"]]), self._adapt(d[_DOC["expiry_date"]])
             number, kind, doc = d[_DOC["id_number"]], d[_DOC["kind"]], d[_DOC["number"]]
             place, status = d[_DOC["issue_place"]], d[_DOC["status"]]
-            updates.append((issued, place, place, expiry, status, number, kind, doc))
-            inserts.append((kind, doc, issued, place, expiry, status, number, kind, doc))
-        cursor.executemany(
-            f"UPDATE {DOCUMENT} SET issue_date = COALESCE({date}, issue_date), "
-            "issue_place = CASE WHEN %s = '' THEN issue_place ELSE %s END, "
-            f"expiry_date = COALESCE({date}, expiry_date), status = %s "
-            f"WHERE citizen_id = (SELECT id FROM {CITIZEN} WHERE id_number = %s) "
-            "AND kind = %s AND number = %s",
-            updates,
-        )
+            old = current.get((number, kind, doc))
+            if old is None:
+                inserts.append((kind, doc, issued, place, expiry, status, number, kind, doc))
+                if number in known:
+                    changed.add(number)
+                continue
+            new = (
+                issued if issued is not None else old[0],
+                place or old[1],
+                expiry if expiry is not None else old[2],
+                kept_status(old[3], status, stated=d[_DOC["set_status"]]),
+            )
+            if new != old:
+                updates.append((*new, number, kind, doc))
+                changed.add(number)
+        if updates:
+            cursor.executemany(
+                f"UPDATE {DOCUMENT} SET issue_date = {date}, issue_place = %s, "
+                f"expiry_date = {date}, status = %s "
+                f"WHERE citizen_id = (SELECT id FROM {CITIZEN} WHERE id_number = %s) "
+                "AND kind = %s AND number = %s",
+                updates,
+            )
+        if not inserts:
+            return changed
         cursor.executemany(
             f"INSERT INTO {DOCUMENT} (citizen_id, province_code, kind, number, issue_date, "
             f"issue_place, expiry_date, status) SELECT c.id, c.province_code, %s, %s, {date}, "
@@ -314,6 +411,7 @@ class Writer:
             "AND d.number = %s)",
             inserts,
         )
+        return changed
 
     # -- PostgreSQL fast path: COPY into staging, then set-based merge ----------------------
 
@@ -331,6 +429,7 @@ class Writer:
         "war_merit": "boolean",
         "issue_date": "date",
         "expiry_date": "date",
+        "set_status": "boolean",
     }
 
     def _ensure_stage(self, cursor: Any) -> None:
@@ -349,14 +448,15 @@ class Writer:
         # cid: the citizen's id, drawn from the citizen sequence as the row is copied in
         # (so households and documents can point at citizens not yet written), replaced
         # by the existing id for a citizen already registered (a drawn number is then
-        # simply never used); old_path: the existing citizen's unit path (scope check).
+        # simply never used); old_path: the existing citizen's unit path, household_path:
+        # the existing household's (scope checks).
         cursor.execute(
             table(
                 "import_stage",
                 CITIZEN_COLUMNS,
                 f"cid bigint NOT NULL DEFAULT nextval(pg_get_serial_sequence('{CITIZEN}', "
                 "'id')), fresh boolean NOT NULL DEFAULT true, old_path text, "
-                "PRIMARY KEY (row_number)",
+                "household_path text, PRIMARY KEY (row_number)",
             )
         )
         cursor.execute(table("import_stage_doc", DOCUMENT_COLUMNS))
@@ -397,32 +497,47 @@ class Writer:
                 f"FROM {CITIZEN} c WHERE c.id_number = s.id_number"
             )
             if self.prefixes != ("/",):
-                cursor.execute(
-                    "DELETE FROM import_stage WHERE old_path IS NOT NULL "
-                    "AND NOT (old_path LIKE ANY(%s)) RETURNING row_number, id_number",
-                    [[p + "%" for p in self.prefixes]],
-                )
-                refused = sorted(cursor.fetchall())
-                if refused:
-                    numbers = [r for r, _ in refused]
-                    cursor.execute(
-                        "DELETE FROM import_stage_doc WHERE row_number = ANY(%s)", [numbers]
-                    )
-                    result.issues += [
-                        Issue(r, "so_dinh_danh", n, "citizen_out_of_scope") for r, n in refused
-                    ]
-                    staged -= len(refused)
+                staged -= self._refuse_out_of_scope(cursor, result)
             if self.with_households:
                 self._merge_households(cursor)
             inserted, updated = self._merge_citizens(cursor)
-            result.inserted, result.updated = inserted, updated
-            result.unchanged = staged - inserted - updated
-            self._merge_documents(cursor)
+            updated |= self._merge_documents(cursor)
+            result.inserted, result.updated = inserted, len(updated)
+            result.unchanged = staged - inserted - len(updated)
             # Households and documents point at ids drawn in advance; if a concurrent
             # writer created one of these citizens meanwhile, the deferred foreign keys
             # fail here, inside the chunk, and the chunk is retried row by row.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         return result
+
+    def _refuse_out_of_scope(self, cursor: Any, result: ChunkResult) -> int:
+        """Drop the staged rows of citizens, or households (numbers are national), that
+        exist outside the importer's scope; the number of rows dropped."""
+        likes = [[p + "%" for p in self.prefixes]]
+        cursor.execute(
+            "DELETE FROM import_stage WHERE old_path IS NOT NULL "
+            "AND NOT (old_path LIKE ANY(%s)) RETURNING row_number, id_number",
+            likes,
+        )
+        refused = sorted(cursor.fetchall())
+        result.issues += [Issue(r, "so_dinh_danh", n, "citizen_out_of_scope") for r, n in refused]
+        rows = [r for r, _ in refused]
+        if self.with_households:
+            cursor.execute(
+                f"UPDATE import_stage s SET household_path = h.unit_path FROM {HOUSEHOLD} h "
+                "WHERE s.household_number <> '' AND h.number = s.household_number"
+            )
+            cursor.execute(
+                "DELETE FROM import_stage WHERE household_path IS NOT NULL "
+                "AND NOT (household_path LIKE ANY(%s)) RETURNING row_number, household_number",
+                likes,
+            )
+            held = sorted(cursor.fetchall())
+            result.issues += [self._household_issue(r, n) for r, n in held]
+            rows += [r for r, _ in held]
+        if rows:
+            cursor.execute("DELETE FROM import_stage_doc WHERE row_number = ANY(%s)", [rows])
+        return len(rows)
 
     def _merge_households(self, cursor: Any) -> None:
         # One row per household number: its head's row if the chunk has one (the head's
@@ -449,7 +564,8 @@ class Writer:
             "(EXCLUDED.unit_id, EXCLUDED.address, EXCLUDED.head_id)"
         )
 
-    def _merge_citizens(self, cursor: Any) -> tuple[int, int]:
+    def _merge_citizens(self, cursor: Any) -> tuple[int, set[int]]:
+        """(citizens inserted, ids of known citizens updated)."""
         names = ", ".join(INSERT_COLUMNS)
 
         def value(column: str) -> str:
@@ -478,13 +594,20 @@ class Writer:
             f"WITH up AS (INSERT INTO {CITIZEN} (id, {names}, created_at, updated_at) "
             f"SELECT s.cid, {values}, now(), now() FROM import_stage s LEFT JOIN {HOUSEHOLD} h "
             f"ON s.household_number <> '' AND h.number = s.household_number WHERE {wanted} "
-            f"ON CONFLICT (id_number) DO {conflict} RETURNING (xmax = 0) AS fresh) "
-            "SELECT count(*) FILTER (WHERE fresh), count(*) FILTER (WHERE NOT fresh) FROM up"
+            f"ON CONFLICT (id_number) DO {conflict} RETURNING id, (xmax = 0) AS fresh) "
+            "SELECT NULL, count(*) FROM up WHERE fresh UNION ALL "
+            "SELECT id, 0 FROM up WHERE NOT fresh"
         )
-        inserted, updated = cursor.fetchone()
-        return int(inserted), int(updated)
+        inserted, updated = 0, set()
+        for citizen_id, count in cursor.fetchall():
+            if citizen_id is None:
+                inserted = int(count)
+            else:
+                updated.add(int(citizen_id))
+        return inserted, updated
 
-    def _merge_documents(self, cursor: Any) -> None:
+    def _merge_documents(self, cursor: Any) -> set[int]:
+        """Write the documents; the ids of known citizens whose documents changed."""
         # Documents reach their citizen through the staged row (cid, fresh): no lookup
         # in the citizen table. A new citizen has no documents yet: a plain insert.
         columns = (
@@ -494,18 +617,27 @@ class Writer:
             "FROM import_stage_doc sd JOIN import_stage s ON s.row_number = sd.row_number "
         )
         cursor.execute(columns + "WHERE s.fresh")
+        # The status as kept_status() says: the file's only if stated and not held.
+        status = "CASE WHEN sd.set_status AND d.status <> ALL(%s) THEN sd.status ELSE d.status END"
+        held = [list(HELD_STATUSES)]
         cursor.execute(
             f"UPDATE {DOCUMENT} d SET issue_date = COALESCE(sd.issue_date, d.issue_date), "
             "issue_place = COALESCE(NULLIF(sd.issue_place, ''), d.issue_place), "
-            "expiry_date = COALESCE(sd.expiry_date, d.expiry_date), status = sd.status "
+            f"expiry_date = COALESCE(sd.expiry_date, d.expiry_date), status = {status} "
             "FROM import_stage_doc sd JOIN import_stage s ON s.row_number = sd.row_number "
             "WHERE NOT s.fresh AND d.citizen_id = s.cid AND d.kind = sd.kind "
             "AND d.number = sd.number "
             "AND (d.issue_date, d.issue_place, d.expiry_date, d.status) IS DISTINCT FROM "
             "(COALESCE(sd.issue_date, d.issue_date), COALESCE(NULLIF(sd.issue_place, ''), "
-            "d.issue_place), COALESCE(sd.expiry_date, d.expiry_date), sd.status)"
+            f"d.issue_place), COALESCE(sd.expiry_date, d.expiry_date), {status}) "
+            "RETURNING d.citizen_id",
+            held + held,
         )
+        changed = {int(c) for (c,) in cursor.fetchall()}
         cursor.execute(
             columns + f"WHERE NOT s.fresh AND NOT EXISTS (SELECT 1 FROM {DOCUMENT} d "
-            "WHERE d.citizen_id = s.cid AND d.kind = sd.kind AND d.number = sd.number)"
+            "WHERE d.citizen_id = s.cid AND d.kind = sd.kind AND d.number = sd.number) "
+            "RETURNING citizen_id"
         )
+        changed.update(int(c) for (c,) in cursor.fetchall())
+        return changed

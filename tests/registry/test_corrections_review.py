@@ -179,3 +179,19 @@ def test_a_proposal_follows_the_citizen_who_moves(dan, alice, an, world):  # noq
         world.commune_a.path,  # kept for history
     )
     assert Citizen.objects.get(pk=an.pk).full_name == "Nguyễn Văn Ánh"
+
+
+def test_reading_the_list_of_corrections_through_the_api_is_audited_once_per_read(world, hana):
+    from django.test import Client
+
+    from cancuoc.core.models import AuditEntry
+
+    client = Client()
+    client.force_login(hana)
+    before = AuditEntry.objects.filter(action="correction.list").count()
+    assert client.get("/api/v1/registry/corrections", {"status": "pending"}).status_code == 200
+    assert client.get("/api/v1/registry/corrections").status_code == 200
+    rows = AuditEntry.objects.filter(action="correction.list").order_by("id")
+    assert rows.count() == before + 2
+    assert rows.last().detail == {"query": {"mine": False, "to_decide": False}}
+    assert rows.last().actor == hana

@@ -47,6 +47,19 @@ def corrections_visible(*, user: Any, status: str | None = None) -> QuerySet[Cor
     )
 
 
+def corrections_list_record(*, user: Any, query: dict[str, Any]) -> None:
+    """Audit one read of a list of corrections, whose rows carry before/after values.
+
+    One row per list read (not per correction), naming what was asked for.
+    """
+    audit_record(
+        actor=user,
+        action="correction.list",
+        unit=getattr(user, "unit", None),
+        detail={"query": query},
+    )
+
+
 def corrections_pending_for_approval(*, user: Any) -> QuerySet[Correction]:
     """What this user may decide: pending, in scope, proposed by someone else."""
     if not user_can(user, Capability.APPROVE_CORRECTION):

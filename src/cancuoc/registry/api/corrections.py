@@ -84,6 +84,8 @@ def correction_list(request: HttpRequest, filters: Query[CorrectionFilter]):  # 
         rows = selectors.corrections_visible(user=request.user, status=filters.status)
     if filters.citizen_id is not None:
         rows = rows.filter(citizen_id=filters.citizen_id)
+    # The rows carry before/after personal data: the list read is audited.
+    selectors.corrections_list_record(user=request.user, query=filters.dict(exclude_none=True))
     return rows
 
 

@@ -1,0 +1,128 @@
+"""The card's MRZ: the domain's example, the ICAO specimen, and an independent checker."""
+
+import datetime as dt
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from mrz.checker.td1 import TD1CodeChecker
+
+from cancuoc.enrolment.mrz import MrzError, card_mrz, check_digit, mrz_name_part
+from cancuoc.registry.idnumber import generate
+
+
+def test_the_synthetic_example_of_the_domain_notes_is_reproduced_exactly():
+    mrz = card_mrz(
+        id_number="001099012345",
+        full_name="Nguyễn Văn A",
+        birth_date=dt.date(1999, 1, 1),
+        sex="M",
+        expiry=dt.date(2024, 1, 1),
+    )
+    assert str(mrz) == (
+        "IDVNM0990123459001099012345<<0\n"
+        "9901018M2401014VNM<<<<<<<<<<<2\n"
+        "NGUYEN<<VAN<A<<<<<<<<<<<<<<<<<"
+    )
+
+
+def test_the_icao_9303_td1_specimen_check_digits():
+    # ICAO 9303 part 5 specimen (Utopia): document number, birth, expiry and composite.
+    assert check_digit("D23145890") == "7"
+    assert check_digit("740812") == "2"
+    assert check_digit("120415") == "9"
+    upper = "D231458907<<<<<<<<<<<<<<<"
+    middle = "7408122F1204159UTO<<<<<<<<<<<"
+    assert check_digit(upper + middle[0:7] + middle[8:15] + middle[18:29]) == "6"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Đặng Thị Ánh Tuyết", "DANG<THI<ANH<TUYET"),
+        ("đỗ  đức   Hưng", "DO<DUC<HUNG"),
+        ("Lê Thị Hằng", "LE<THI<HANG"),
+        ("Nguyễn Thị Ngọc Ánh-Nguyệt", "NGUYEN<THI<NGOC<ANHNGUYET"),
+    ],
+)
+def test_vietnamese_names_become_mrz_names(name, expected):
+    assert mrz_name_part(name) == expected
+
+
+def test_a_card_for_life_prints_no_expiry_and_still_checks():
+    mrz = card_mrz(
+        id_number="042058000123",
+        full_name="Trần Thị Đào",
+        birth_date=dt.date(1958, 6, 30),
+        sex="F",
+        expiry=None,
+    )
+    assert mrz.line2[7:18] == "F<<<<<<0VNM"
+    # The independent checker accepts every check digit; it only wants a date as expiry.
+    assert TD1CodeChecker(str(mrz)).report.falses == [("expiry date", False)]
+
+
+def test_bad_data_is_refused():
+    with pytest.raises(MrzError):
+        card_mrz(
+            id_number="12345", full_name="A B", birth_date=dt.date(2000, 1, 1), sex="M", expiry=None
+        )
+    with pytest.raises(MrzError):
+        card_mrz(
+            id_number="001099012345",
+            full_name=" ",
+            birth_date=dt.date(2000, 1, 1),
+            sex="M",
+            expiry=None,
+        )
+    with pytest.raises(MrzError):
+        card_mrz(
+            id_number="001099012345",
+            full_name="A B",
+            birth_date=dt.date(2000, 1, 1),
+            sex="X",
+            expiry=None,
+        )
+
+
+_SYLLABLES = [
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Đặng",
+    "Thị",
+    "Văn",
+    "Hằng",
+    "Đức",
+    "Ánh",
+    "Quỳnh",
+    "Thắng",
+    "Ngọc",
+    "Hữu",
+    "Tuyết",
+    "Xuân",
+    "Ỷ",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    birth=st.dates(dt.date(1930, 1, 1), dt.date(2020, 12, 31)),
+    sex=st.sampled_from(["M", "F"]),
+    serial=st.integers(0, 999_999),
+    words=st.lists(st.sampled_from(_SYLLABLES), min_size=2, max_size=6),
+    term=st.one_of(st.none(), st.integers(1, 60)),
+)
+def test_generated_mrzs_pass_an_independent_checker(birth, sex, serial, words, term):
+    number = generate("042", "male" if sex == "M" else "female", birth.year, serial)
+    expiry = None if term is None else birth.replace(year=birth.year + term, day=1)
+    mrz = card_mrz(
+        id_number=number, full_name=" ".join(words), birth_date=birth, sex=sex, expiry=expiry
+    )
+    assert all(len(line) == 30 for line in (mrz.line1, mrz.line2, mrz.line3))
+    checked = TD1CodeChecker(str(mrz))
+    if expiry is None:
+        assert checked.report.falses == [("expiry date", False)], str(mrz)
+    else:
+        assert bool(checked), str(mrz)

@@ -42,6 +42,41 @@ def _record_only(
     return dossier, _moment(at)
 
 
+def fee_exempt_measures(amount: int) -> dict[str, int]:
+    """The rollup of one exemption, whether granted at intake or later."""
+    return {"fees_exempted": 1, "fee_amount_exempted": amount}
+
+
+def _fee_settle(
+    *,
+    actor: Any,
+    dossier: Dossier,
+    moment: dt.datetime,
+    action: str,
+    status: str,
+    data: dict[str, Any],
+    measures: dict[str, int],
+) -> Dossier:
+    """Settle a due fee (paid or exempted): one control-sheet row and one rollup event."""
+    if dossier.fee_status != FeeStatus.DUE:
+        raise DossierError(
+            _("No fee is due on this dossier (fee status: %(status)s).")
+            % {"status": FeeStatus(dossier.fee_status).label}
+        )
+    dossier.fee_status = status
+    dossier.save()
+    _record(
+        dossier,
+        action=action,
+        from_status=dossier.status,
+        actor=actor,
+        at=moment,
+        data={"amount": dossier.fee_amount, **data},
+    )
+    _emit(dossier, kind=action, day=_local_day(moment), measures=measures, actor=actor)
+    return dossier
+
+
 @transaction.atomic
 def dossier_fee_pay(
     *, actor: Any, dossier_id: int, receipt_number: str, at: dt.datetime | None = None
@@ -49,31 +84,17 @@ def dossier_fee_pay(
     """Record the fee as paid against a receipt (biên lai); money is integer đồng."""
     dossier, moment = _record_only(actor=actor, dossier_id=dossier_id, action=FEE_PAY, at=at)
     receipt = _required_text(receipt_number, _("Enter the receipt number."), limit=40)
-    if dossier.fee_status != FeeStatus.DUE:
-        raise DossierError(
-            _("No fee is due on this dossier (fee status: %(status)s).")
-            % {"status": FeeStatus(dossier.fee_status).label}
-        )
-    dossier.fee_status = FeeStatus.PAID
     dossier.fee_receipt_number = receipt
     dossier.fee_paid_at = moment
-    dossier.save()
-    _record(
-        dossier,
+    return _fee_settle(
+        actor=actor,
+        dossier=dossier,
+        moment=moment,
         action=FEE_PAY,
-        from_status=dossier.status,
-        actor=actor,
-        at=moment,
-        data={"amount": dossier.fee_amount, "receipt_number": receipt},
-    )
-    _emit(
-        dossier,
-        kind=FEE_PAY,
-        day=_local_day(moment),
+        status=FeeStatus.PAID,
+        data={"receipt_number": receipt},
         measures={"fees_paid": 1, "fee_amount_paid": dossier.fee_amount},
-        actor=actor,
     )
-    return dossier
 
 
 @transaction.atomic
@@ -83,30 +104,16 @@ def dossier_fee_exempt(
     """Exempt a due fee (poor household, first card at 14, border commune…) with a reason."""
     dossier, moment = _record_only(actor=actor, dossier_id=dossier_id, action=FEE_EXEMPT, at=at)
     text = _required_text(reason, _("Give the reason for the exemption."), limit=255)
-    if dossier.fee_status != FeeStatus.DUE:
-        raise DossierError(
-            _("No fee is due on this dossier (fee status: %(status)s).")
-            % {"status": FeeStatus(dossier.fee_status).label}
-        )
-    dossier.fee_status = FeeStatus.EXEMPT
     dossier.fee_exemption_reason = text
-    dossier.save()
-    _record(
-        dossier,
+    return _fee_settle(
+        actor=actor,
+        dossier=dossier,
+        moment=moment,
         action=FEE_EXEMPT,
-        from_status=dossier.status,
-        actor=actor,
-        at=moment,
-        data={"amount": dossier.fee_amount, "reason": text},
+        status=FeeStatus.EXEMPT,
+        data={"reason": text},
+        measures=fee_exempt_measures(dossier.fee_amount),
     )
-    _emit(
-        dossier,
-        kind=FEE_EXEMPT,
-        day=_local_day(moment),
-        measures={"fees_exempted": 1, "fee_amount_exempted": dossier.fee_amount},
-        actor=actor,
-    )
-    return dossier
 
 
 @transaction.atomic

@@ -43,6 +43,7 @@ from cancuoc.dossiers.services._common import (
     _required_text,
     _routable,
 )
+from cancuoc.dossiers.services.fees import fee_exempt_measures
 from cancuoc.dossiers.services.steps import _apply
 from cancuoc.units.models import Unit
 
@@ -362,7 +363,7 @@ def _receive(
             dossier,
             kind=FEE_EXEMPT,
             day=intake.day,
-            measures={"fees_exempted": 1, "fee_amount_exempted": amount},
+            measures=fee_exempt_measures(amount),
             actor=actor,
         )
     _emit(dossier, kind="due", day=due, measures={"due_open": 1}, actor=actor)

@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cancuoc.core.audit import audit_record
 from cancuoc.core.errors import DomainError
+from cancuoc.core.spreadsheets import xlsx_row
 from cancuoc.dossiers.models import Dossier, DossierStatus, DossierTransition, FormVersion
 from cancuoc.units.models import Unit
 
@@ -476,10 +477,10 @@ def tracking_log_xlsx(
         list(LOG_HEADERS),
     ]
     for line in title:
-        sheet.append(_text_safe(sheet, line))
+        sheet.append(xlsx_row(sheet, line))
     for row in rows:
         sheet.append(
-            _text_safe(
+            xlsx_row(
                 sheet,
                 [
                     row.number,
@@ -501,27 +502,6 @@ def tracking_log_xlsx(
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
-
-
-def _text_safe(sheet: Any, values: Sequence[Any]) -> list[Any]:
-    """The row with every text stored as a string cell, never as a formula.
-
-    openpyxl turns any text starting with "=" into a formula, and applicant names, notes
-    and addresses are typed by the public: '=HYPERLINK("http://evil", "x")' in a name
-    would become a live link in the officer's Excel. A string cell shows the text as
-    typed.
-    """
-    from openpyxl.cell import WriteOnlyCell
-
-    row: list[Any] = []
-    for value in values:
-        if isinstance(value, str):
-            cell = WriteOnlyCell(sheet, value=value)
-            cell.data_type = "s"
-            row.append(cell)
-        else:
-            row.append(value)
-    return row
 
 
 def _naive(moment: dt.datetime | None) -> dt.datetime | None:

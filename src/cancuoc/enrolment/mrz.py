@@ -17,8 +17,9 @@ strict ICAO reader wants a date there, see the test].
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from dataclasses import dataclass
+
+from cancuoc.core.text import fold
 
 LINE = 30
 FILLER = "<"
@@ -54,10 +55,7 @@ def _pad(text: str, width: int) -> str:
 
 def mrz_name_part(text: str) -> str:
     """Upper-case Latin letters with ``<`` between words: "Nguyễn Văn" → "NGUYEN<VAN"."""
-    text = text.replace("Đ", "D").replace("đ", "d")
-    decomposed = unicodedata.normalize("NFD", text)
-    letters = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).upper()
-    words = ["".join(ch for ch in word if "A" <= ch <= "Z") for word in letters.split()]
+    words = ["".join(ch for ch in word if "A" <= ch <= "Z") for word in fold(text).upper().split()]
     return FILLER.join(word for word in words if word)
 
 

@@ -11,9 +11,10 @@ Pure: no Django import.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+from cancuoc.core.text import fold
 
 __all__ = ["COLUMNS", "REQUIRED", "Column", "HeaderMapping", "map_header", "normalise_heading"]
 
@@ -74,11 +75,7 @@ for _column in COLUMNS:
 def normalise_heading(text: object) -> str:
     """'Số định danh (*)' -> 'so_dinh_danh'."""
     raw = "" if text is None else str(text)
-    raw = raw.replace("đ", "d").replace("Đ", "d")
-    bare = "".join(
-        c for c in unicodedata.normalize("NFD", raw) if not unicodedata.combining(c)
-    ).lower()
-    return _NON_WORD.sub("_", bare).strip("_")
+    return _NON_WORD.sub("_", fold(raw)).strip("_")
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,29 +16,17 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone, translation
 
-from cancuoc.accounts.roles import Role
+from cancuoc.accounts.console import console_user
 from cancuoc.core.errors import DomainError
 from cancuoc.dossiers import reports
 from cancuoc.dossiers.api.reports import timeliness_payload
 
 FORMATS = ("table", "json", "csv")
-
-
-@dataclass
-class _Operator:
-    """The server operator: a stand-in user with national scope and read-only reports."""
-
-    unit: Any
-    username: str = "operator"
-    role: str = Role.SYSTEM_ADMIN
-    is_authenticated: bool = True
-    is_active: bool = True
 
 
 def _date(text: str) -> dt.date:
@@ -67,7 +55,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         translation.activate("vi")
-        user = self._user(options["user"])
+        user = console_user(options["user"])
         today = timezone.localdate()
         date_from = options["date_from"] or dt.date(today.year, 1, 1)
         date_to = options["date_to"] or today
@@ -79,20 +67,6 @@ class Command(BaseCommand):
                 self._late(user, unit, date_from, date_to, options)
         except DomainError as exc:
             raise CommandError(f"{options['unit']}: {exc.message}", returncode=1) from exc
-
-    def _user(self, username: str) -> Any:
-        from cancuoc.accounts.models import User
-        from cancuoc.units.models import Unit
-
-        if not username:
-            nation = Unit.objects.filter(path="/").first()
-            if nation is None:
-                raise CommandError("no units: run `cancuoc import-units` first")
-            return _Operator(unit=nation)
-        user = User.objects.select_related("unit").filter(username=username).first()
-        if user is None or not user.is_active:
-            raise CommandError(f"no active user {username!r}")
-        return user
 
     # --- timeliness ---------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import translation
 
-from cancuoc.accounts.roles import Role
+from cancuoc.accounts.console import console_user
 from cancuoc.core.errors import DomainError
 from cancuoc.core.spreadsheets import csv_row
 from cancuoc.registry import cohort_rules as rules
@@ -28,22 +28,6 @@ from cancuoc.registry.cohort import (
     unit_names,
 )
 from cancuoc.units.models import Unit
-
-
-class _Operator:
-    """The operator at the console: a national system administrator, read-only here."""
-
-    is_authenticated = True
-    is_active = True
-    role = Role.SYSTEM_ADMIN
-    pk = None
-
-    def __init__(self, unit: Unit) -> None:
-        self.unit = unit
-        self.unit_id = unit.pk
-
-    def get_username(self) -> str:
-        return "console"
 
 
 class Command(BaseCommand):
@@ -68,7 +52,7 @@ class Command(BaseCommand):
         unit = Unit.objects.filter(code=options["unit"], edition=options["edition"]).first()
         if unit is None:
             raise CommandError(f"no unit with code {options['unit']} in {options['edition']}")
-        user = self._user(options["user"])
+        user = console_user(options["user"])
         start = time.perf_counter()
         try:
             if options["format"] == "json":
@@ -92,13 +76,3 @@ class Command(BaseCommand):
         sys.stderr.write(
             f"cohort: {unit.name} on {on:%d/%m/%Y} in {time.perf_counter() - start:.2f} s\n"
         )
-
-    def _user(self, username: str) -> Any:
-        if username:
-            from cancuoc.accounts.models import User
-
-            user = User.objects.select_related("unit").filter(username=username).first()
-            if user is None:
-                raise CommandError(f"no account {username!r}")
-            return user
-        return _Operator(Unit.objects.get(path="/"))

@@ -161,7 +161,7 @@ def _timeliness(dossier: Dossier, today: dt.date) -> str:
     if dossier.status == DossierStatus.SUPPLEMENT_REQUESTED:
         return "paused"
     if dossier.status in lifecycle.OPEN:
-        return "overdue" if today > dossier.due_date else "within_term"
+        return "overdue" if lifecycle.is_overdue(dossier.due_date, today) else "within_term"
     return ""
 
 

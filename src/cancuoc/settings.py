@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "cancuoc.accounts",
     "cancuoc.registry",
     "cancuoc.dossiers",
+    "cancuoc.enrolment",
     "cancuoc.portal",
 ]
 

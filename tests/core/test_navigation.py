@@ -21,7 +21,7 @@ def test_a_clerk_sees_the_registry_and_desk_and_the_desk_pages_of_their_work(wor
     assert urls == {
         "registry": "/registry/",
         "campaigns": None,
-        "enrolment": None,
+        "enrolment": "/enrolment/",
         "dossiers": "/desk/",
         "reports": "/desk/reports/timeliness/",
         "units": "/units/",

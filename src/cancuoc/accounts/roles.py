@@ -41,10 +41,16 @@ class Capability(StrEnum):
     VIEW_REPORTS = "reports.view"
     HANDLE_COMPLAINTS = "complaints.handle"
     MANAGE_CATALOGUE = "catalogue.manage"  # procedures, fees, working-day calendar
+    # ID-card enrolment
+    VIEW_ENROLMENT = "enrolment.view"  # stations, applications, cards, timing statistics
+    ENROL = "enrolment.enrol"  # run the intake wizard at a station
+    # Sign finger exceptions, resolve offline conflicts, manage stations and their tokens,
+    # export production files and update card statuses.
+    SUPERVISE_ENROLMENT = "enrolment.supervise"
 
 
 C = Capability
-_EVERYONE = {C.VIEW_UNITS, C.VIEW_REGISTRY, C.VIEW_DOSSIERS}
+_EVERYONE = {C.VIEW_UNITS, C.VIEW_REGISTRY, C.VIEW_DOSSIERS, C.VIEW_ENROLMENT}
 # Managers run their unit: accounts, imports, approving corrections (maker-checker:
 # never their own), signing results, reports and complaints.
 _MANAGERS = _EVERYONE | {
@@ -57,18 +63,25 @@ _MANAGERS = _EVERYONE | {
     C.APPROVE_DOSSIER,
     C.VIEW_REPORTS,
     C.HANDLE_COMPLAINTS,
+    C.SUPERVISE_ENROLMENT,
 }
 
 CAPABILITIES: dict[str, frozenset[Capability]] = {
     Role.SYSTEM_ADMIN: frozenset(_MANAGERS | {C.MANAGE_TOKENS, C.MANAGE_CATALOGUE}),
     Role.PROVINCE_MANAGER: frozenset(_MANAGERS | {C.MANAGE_CATALOGUE}),
     Role.UNIT_MANAGER: frozenset(_MANAGERS),
-    Role.STATION_OPERATOR: frozenset(_EVERYONE | {C.PROPOSE_CORRECTION}),
+    # Commune police officers at a station receive the card dossier and check the
+    # citizen's data against the registry (the appraisal); their leader approves it.
+    Role.STATION_OPERATOR: frozenset(
+        _EVERYONE | {C.PROPOSE_CORRECTION, C.ENROL, C.RECEIVE_DOSSIER, C.APPRAISE_DOSSIER}
+    ),
     Role.ONE_STOP_CLERK: frozenset(
         _EVERYONE | {C.PROPOSE_CORRECTION, C.RECEIVE_DOSSIER, C.VIEW_REPORTS}
     ),
     Role.APPRAISER: frozenset(_EVERYONE | {C.PROPOSE_CORRECTION, C.APPRAISE_DOSSIER}),
-    Role.APPROVER: frozenset(_EVERYONE | {C.APPROVE_CORRECTION, C.APPROVE_DOSSIER}),
+    Role.APPROVER: frozenset(
+        _EVERYONE | {C.APPROVE_CORRECTION, C.APPROVE_DOSSIER, C.SUPERVISE_ENROLMENT}
+    ),
     # The inspector reads everything in scope, including the audit log, and writes nothing.
     Role.INSPECTOR: frozenset(_EVERYONE | {C.VIEW_AUDIT, C.VIEW_REPORTS}),
 }

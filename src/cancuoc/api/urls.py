@@ -5,6 +5,7 @@ from ninja import NinjaAPI
 from cancuoc.api.auth import AUTH
 from cancuoc.api.errors import install_error_handlers
 from cancuoc.dossiers.api import router as dossiers_router
+from cancuoc.enrolment.api import router as enrolment_router
 from cancuoc.portal.api import router as portal_router
 from cancuoc.registry.api import router as registry_router
 from cancuoc.units.api import router as units_router
@@ -24,6 +25,7 @@ api.add_router("/units", units_router)
 api.add_router("/registry", registry_router)
 api.add_router("/dossiers", dossiers_router)
 api.add_router("/portal", portal_router)
+api.add_router("/enrolment", enrolment_router)
 
 
 @api.get("/me", tags=["accounts"], summary="The caller's account, role and unit")

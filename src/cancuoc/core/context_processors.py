@@ -9,7 +9,7 @@ from cancuoc.accounts.roles import Capability, user_can
 _SECTIONS = [
     ("registry", _("Registry"), "registry:search", Capability.VIEW_REGISTRY),
     ("campaigns", _("Campaigns"), None, None),
-    ("enrolment", _("Enrolment"), None, None),
+    ("enrolment", _("Enrolment"), "enrolment:home", Capability.VIEW_ENROLMENT),
     ("dossiers", _("One-stop desk"), "dossiers:desk", Capability.VIEW_DOSSIERS),
     ("reports", _("Reports"), "dossiers:timeliness", Capability.VIEW_REPORTS),
     ("units", _("Units"), "units:list", Capability.VIEW_UNITS),

@@ -1,1 +1,2 @@
-"""ID-card enrolment (issue 5). For now only the pure card rules live here."""
+"""ID-card enrolment (issue 5): stations, the 5-step intake, device adapters, quality
+rules, encrypted biometric storage, card records with expiry/MRZ/QR, offline sync."""

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from cancuoc.accounts.roles import Capability, user_can
 from cancuoc.core.scoping import unit_in_scope
+from cancuoc.dossiers import hooks
 from cancuoc.dossiers import lifecycle as lc
 from cancuoc.dossiers.calendar import work_calendar
 from cancuoc.dossiers.models import (
@@ -309,6 +310,7 @@ def _apply(
             actor=actor,
             unit=event.get("unit"),
         )
+    hooks.run(dossier=dossier, action=action, actor=actor, at=at)
     return dossier
 
 

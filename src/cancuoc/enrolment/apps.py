@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class EnrolmentConfig(AppConfig):
+    name = "cancuoc.enrolment"
+    verbose_name = _("ID-card enrolment")

@@ -55,7 +55,9 @@ def _pad(text: str, width: int) -> str:
 
 def mrz_name_part(text: str) -> str:
     """Upper-case Latin letters with ``<`` between words: "Nguyễn Văn" → "NGUYEN<VAN"."""
-    words = ["".join(ch for ch in word if "A" <= ch <= "Z") for word in fold(text).upper().split()]
+    # ICAO 9303 part 3: a hyphen becomes a filler; other punctuation is dropped.
+    spaced = fold(text).upper().replace("-", " ")
+    words = ["".join(ch for ch in word if "A" <= ch <= "Z") for word in spaced.split()]
     return FILLER.join(word for word in words if word)
 
 
@@ -81,6 +83,45 @@ class CardMrz:
         return "\n".join((self.line1, self.line2, self.line3))
 
 
+def td1_mrz(
+    *,
+    document_code: str,
+    issuing_state: str,
+    document_number: str,
+    optional1: str = "",
+    birth: str,
+    sex: str,
+    expiry: str,
+    nationality: str,
+    optional2: str = "",
+    surname: str,
+    given_names: str,
+) -> CardMrz:
+    """Any ICAO 9303 TD1 MRZ. ``birth`` and ``expiry`` are YYMMDD (or fillers).
+
+    ``surname`` and ``given_names`` are free text; they pass through :func:`mrz_name_part`.
+    A document number longer than 9 characters is not supported here (the Vietnamese card
+    puts its 12 digits in the optional field instead; see :func:`card_mrz`).
+    """
+    if len(document_number) > 9:
+        raise MrzError("a TD1 document number has at most 9 characters")
+    if sex not in ("M", "F", FILLER):
+        raise MrzError("sex must be M, F or <")
+    number = _pad(document_number, 9)
+    line1 = _pad(document_code, 2) + _pad(issuing_state, 3) + number + check_digit(number)
+    line1 += _pad(optional1, 15)
+    line2_head = birth + check_digit(birth) + sex + expiry + check_digit(expiry)
+    line2_head = _pad(line2_head + _pad(nationality, 3) + optional2, LINE - 1)
+    composite = line1[5:30] + line2_head[0:7] + line2_head[8:15] + line2_head[18:29]
+    line2 = line2_head + check_digit(composite)
+    names = mrz_name_part(surname) + FILLER * 2 + mrz_name_part(given_names)
+    line3 = _pad(names[:LINE], LINE)
+    for line in (line1, line2, line3):
+        if len(line) != LINE:
+            raise MrzError(f"an MRZ line of {len(line)} characters")
+    return CardMrz(line1, line2, line3)
+
+
 def card_mrz(
     *,
     id_number: str,
@@ -91,25 +132,24 @@ def card_mrz(
 ) -> CardMrz:
     """The three MRZ lines of a Vietnamese identity card.
 
-    ``sex`` is "M" or "F"; ``expiry`` None means valid for life.
+    ``sex`` is "M" or "F"; ``expiry`` None means valid for life. The profile (domain.md
+    §4) puts the last 9 digits of the ID in the document-number field and the whole
+    12-digit number, two fillers and its own check digit in the optional field.
     """
     if len(id_number) != 12 or not (id_number.isascii() and id_number.isdigit()):
         raise MrzError("the personal ID number must be 12 digits")
     if sex not in ("M", "F"):
         raise MrzError("sex must be M or F")
-    short = id_number[3:]
-    line1 = "ID" + "VNM" + short + check_digit(short) + id_number + FILLER * 2
-    line1 += check_digit(id_number)
-    birth = _yymmdd(birth_date)
-    expires = _yymmdd(expiry)
-    line2_head = birth + check_digit(birth) + sex + expires + check_digit(expires) + "VNM"
-    line2_head = _pad(line2_head, LINE - 1)
-    composite = line1[5:30] + line2_head[0:7] + line2_head[8:15] + line2_head[18:29]
-    line2 = line2_head + check_digit(composite)
     surname, given = mrz_names(full_name)
-    names = mrz_name_part(surname) + FILLER * 2 + mrz_name_part(given)
-    line3 = _pad(names[:LINE], LINE)
-    for line in (line1, line2, line3):
-        if len(line) != LINE:  # pragma: no cover - guarded by construction
-            raise MrzError(f"line of {len(line)} characters")
-    return CardMrz(line1, line2, line3)
+    return td1_mrz(
+        document_code="ID",
+        issuing_state="VNM",
+        document_number=id_number[3:],
+        optional1=id_number + FILLER * 2 + check_digit(id_number),
+        birth=_yymmdd(birth_date),
+        sex=sex,
+        expiry=_yymmdd(expiry),
+        nationality="VNM",
+        surname=surname,
+        given_names=given,
+    )

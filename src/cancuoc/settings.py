@@ -123,6 +123,16 @@ TASKS = {
 MEDIA_ROOT = DATA_DIR / "media"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Biometric images (fingerprints, face, iris, signatures) are stored encrypted
+# (AES-256-GCM) and content-addressed under this folder, never in the database or a log.
+# The key is 32 bytes, urlsafe base64, from the environment; with DEBUG off there is no
+# default (see enrolment/biostore.py), and losing it makes the images unreadable.
+BIOMETRIC_ROOT = env_path("CANCUOC_BIOMETRIC_ROOT", DATA_DIR / "biometrics")
+BIOMETRIC_KEY = env_str("CANCUOC_BIOMETRIC_KEY") or ""
+BIOMETRIC_MAX_BYTES = env_int("CANCUOC_BIOMETRIC_MAX_BYTES", 2 * 1024 * 1024, minimum=1024)
+# How long images are kept after the card is delivered (retention policy, in years).
+BIOMETRIC_RETENTION_YEARS = env_int("CANCUOC_BIOMETRIC_RETENTION_YEARS", 5, minimum=1)
+
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "core:home"

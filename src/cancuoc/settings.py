@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "cancuoc.registry",
     "cancuoc.dossiers",
     "cancuoc.enrolment",
+    "cancuoc.campaigns",
     "cancuoc.portal",
 ]
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("desk/", include("cancuoc.dossiers.urls")),
     path("portal/", include("cancuoc.portal.urls")),
     path("enrolment/", include("cancuoc.enrolment.urls")),
+    path("campaigns/", include("cancuoc.campaigns.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin_site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -20,7 +20,7 @@ def test_a_clerk_sees_the_registry_and_desk_and_the_desk_pages_of_their_work(wor
     urls = {s["key"]: s["url"] for s in sections}
     assert urls == {
         "registry": "/registry/",
-        "campaigns": None,
+        "campaigns": "/campaigns/",
         "enrolment": "/enrolment/",
         "dossiers": "/desk/",
         "reports": "/desk/reports/timeliness/",

@@ -47,10 +47,21 @@ class Capability(StrEnum):
     # Sign finger exceptions, resolve offline conflicts, manage stations and their tokens,
     # export production files and update card statuses.
     SUPERVISE_ENROLMENT = "enrolment.supervise"
+    # Issuance campaigns
+    VIEW_CAMPAIGNS = "campaigns.view"  # reports, dashboards, calendars, forecasts
+    # Campaigns, allocations, quotas, resources and manual counts.
+    MANAGE_CAMPAIGNS = "campaigns.manage"
+    SCHEDULE_SESSIONS = "campaigns.schedule"  # sessions, invitations, notices, attendance
 
 
 C = Capability
-_EVERYONE = {C.VIEW_UNITS, C.VIEW_REGISTRY, C.VIEW_DOSSIERS, C.VIEW_ENROLMENT}
+_EVERYONE = {
+    C.VIEW_UNITS,
+    C.VIEW_REGISTRY,
+    C.VIEW_DOSSIERS,
+    C.VIEW_ENROLMENT,
+    C.VIEW_CAMPAIGNS,
+}
 # Managers run their unit: accounts, imports, approving corrections (maker-checker:
 # never their own), signing results, reports and complaints.
 _MANAGERS = _EVERYONE | {
@@ -64,6 +75,8 @@ _MANAGERS = _EVERYONE | {
     C.VIEW_REPORTS,
     C.HANDLE_COMPLAINTS,
     C.SUPERVISE_ENROLMENT,
+    C.MANAGE_CAMPAIGNS,
+    C.SCHEDULE_SESSIONS,
 }
 
 CAPABILITIES: dict[str, frozenset[Capability]] = {
@@ -73,7 +86,14 @@ CAPABILITIES: dict[str, frozenset[Capability]] = {
     # Commune police officers at a station receive the card dossier and check the
     # citizen's data against the registry (the appraisal); their leader approves it.
     Role.STATION_OPERATOR: frozenset(
-        _EVERYONE | {C.PROPOSE_CORRECTION, C.ENROL, C.RECEIVE_DOSSIER, C.APPRAISE_DOSSIER}
+        _EVERYONE
+        | {
+            C.PROPOSE_CORRECTION,
+            C.ENROL,
+            C.RECEIVE_DOSSIER,
+            C.APPRAISE_DOSSIER,
+            C.SCHEDULE_SESSIONS,
+        }
     ),
     Role.ONE_STOP_CLERK: frozenset(
         _EVERYONE | {C.PROPOSE_CORRECTION, C.RECEIVE_DOSSIER, C.VIEW_REPORTS}

@@ -4,6 +4,7 @@ from ninja import NinjaAPI
 
 from cancuoc.api.auth import AUTH
 from cancuoc.api.errors import install_error_handlers
+from cancuoc.campaigns.api import router as campaigns_router
 from cancuoc.dossiers.api import router as dossiers_router
 from cancuoc.enrolment.api import router as enrolment_router
 from cancuoc.portal.api import router as portal_router
@@ -26,6 +27,7 @@ api.add_router("/registry", registry_router)
 api.add_router("/dossiers", dossiers_router)
 api.add_router("/portal", portal_router)
 api.add_router("/enrolment", enrolment_router)
+api.add_router("/campaigns", campaigns_router)
 
 
 @api.get("/me", tags=["accounts"], summary="The caller's account, role and unit")

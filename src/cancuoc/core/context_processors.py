@@ -8,7 +8,7 @@ from cancuoc.accounts.roles import Capability, user_can
 # shown greyed out rather than linking to an empty page.
 _SECTIONS = [
     ("registry", _("Registry"), "registry:search", Capability.VIEW_REGISTRY),
-    ("campaigns", _("Campaigns"), None, None),
+    ("campaigns", _("Campaigns"), "campaigns:home", Capability.VIEW_CAMPAIGNS),
     ("enrolment", _("Enrolment"), "enrolment:home", Capability.VIEW_ENROLMENT),
     ("dossiers", _("One-stop desk"), "dossiers:desk", Capability.VIEW_DOSSIERS),
     ("reports", _("Reports"), "dossiers:timeliness", Capability.VIEW_REPORTS),

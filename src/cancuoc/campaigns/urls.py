@@ -1,0 +1,9 @@
+from django.urls import path
+
+from cancuoc.campaigns import views
+
+app_name = "campaigns"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+]

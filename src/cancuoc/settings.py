@@ -133,6 +133,11 @@ BIOMETRIC_KEY = env_str("CANCUOC_BIOMETRIC_KEY") or ""
 BIOMETRIC_MAX_BYTES = env_int("CANCUOC_BIOMETRIC_MAX_BYTES", 2 * 1024 * 1024, minimum=1024)
 # How long images are kept after the card is delivered (retention policy, in years).
 BIOMETRIC_RETENTION_YEARS = env_int("CANCUOC_BIOMETRIC_RETENTION_YEARS", 5, minimum=1)
+# fsync each image before its row is written (a power cut loses nothing); off only for tests.
+BIOMETRIC_FSYNC = env_bool("CANCUOC_BIOMETRIC_FSYNC", True)
+# Device drivers a station's device_profile may name, e.g. {"acme": "acme_cancuoc.devices"}
+# (see docs/devices.md); the simulator and the upload bridge are always available.
+ENROLMENT_DEVICE_ADAPTERS: dict[str, str] = {}
 
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"

@@ -23,3 +23,5 @@ from pathlib import Path  # noqa: E402
 
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="cancuoc-test-media-"))
 BIOMETRIC_ROOT = Path(tempfile.mkdtemp(prefix="cancuoc-test-biometrics-"))
+BIOMETRIC_KEY = "dGVzdC1iaW9tZXRyaWMta2V5LTMyLWJ5dGVzLWxvbmc="  # 32 bytes, tests only
+BIOMETRIC_FSYNC = False

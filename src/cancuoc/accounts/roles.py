@@ -45,7 +45,8 @@ class Capability(StrEnum):
     VIEW_ENROLMENT = "enrolment.view"  # stations, applications, cards, timing statistics
     ENROL = "enrolment.enrol"  # run the intake wizard at a station
     # Sign finger exceptions, resolve offline conflicts, manage stations and their tokens,
-    # export production files and update card statuses.
+    # approve completed applications and export production files. (Cards are marked ready
+    # and handed over at the desk, by whoever receives dossiers.)
     SUPERVISE_ENROLMENT = "enrolment.supervise"
     # Issuance campaigns
     VIEW_CAMPAIGNS = "campaigns.view"  # reports, dashboards, calendars, forecasts

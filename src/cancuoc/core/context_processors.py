@@ -19,6 +19,13 @@ _SECTIONS = [
 # Pages inside a section, shown as a second row when the user is in that section
 # (the section is the URL namespace of the current page).
 _SUBSECTIONS = {
+    "enrolment": [
+        (_("Overview"), "enrolment:home", Capability.VIEW_ENROLMENT),
+        (_("Stations"), "enrolment:station_list", Capability.VIEW_ENROLMENT),
+        (_("Timing statistics"), "enrolment:stats", Capability.VIEW_ENROLMENT),
+        (_("Cards"), "enrolment:cards", Capability.VIEW_ENROLMENT),
+        (_("Conflicts"), "enrolment:conflicts", Capability.SUPERVISE_ENROLMENT),
+    ],
     "registry": [
         (_("Search"), "registry:search", Capability.VIEW_REGISTRY),
         (_("Who is due"), "registry:cohort", Capability.VIEW_REGISTRY),
@@ -38,7 +45,13 @@ _SUBSECTIONS = {
     ],
 }
 # Complaint handling lives in the portal app but belongs to the desk's work.
-_SECTION_OF_NAMESPACE = {"registry": "registry", "dossiers": "dossiers", "portal": "dossiers"}
+_SECTION_OF_NAMESPACE = {
+    "registry": "registry",
+    "dossiers": "dossiers",
+    "portal": "dossiers",
+    "enrolment": "enrolment",
+    "campaigns": "campaigns",
+}
 
 
 def _subnav(request: HttpRequest, user: object) -> list[dict]:

@@ -1,9 +1,3 @@
-"""Enrolment pages. Placeholder until the wizard lands."""
-
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("enrolment")
+"""Enrolment pages, one module per feature: ``stations`` (home, stations, sessions),
+``wizard`` (find the citizen, the five-step intake, printed forms) and ``supervision``
+(statistics, cards and the production file, conflicts, approval)."""

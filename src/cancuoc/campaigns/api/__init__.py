@@ -2,4 +2,8 @@
 
 from ninja import Router
 
+from cancuoc.campaigns.api import campaigns, reports
+
 router = Router(tags=["campaigns"])
+for feature in (campaigns, reports):
+    router.add_router("", feature.router)

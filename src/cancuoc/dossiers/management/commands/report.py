@@ -2,6 +2,7 @@
 
     cancuoc report timeliness --unit 42 --from 2026-01-01 --to 2026-12-31 [--format json|csv]
     cancuoc report late --unit 42 --from 2026-01-01 --to 2026-03-31 --format csv
+    cancuoc report daily --campaign ha-tinh-2021 --date 2021-03-16 [--format json|csv]
 
 Machine-readable output goes to stdout; the exit status is non-zero on error. Each
 report is one subcommand (argparse subparsers), so `report daily` (campaigns) can join.
@@ -23,6 +24,7 @@ from django.utils import timezone, translation
 
 from cancuoc.accounts.console import console_user
 from cancuoc.core.errors import DomainError
+from cancuoc.core.spreadsheets import csv_row
 from cancuoc.dossiers import reports
 from cancuoc.dossiers.api.reports import timeliness_payload
 
@@ -37,7 +39,7 @@ def _date(text: str) -> dt.date:
 
 
 class Command(BaseCommand):
-    help = "Reports: timeliness of the one-stop desk, late dossiers."
+    help = "Reports: timeliness of the one-stop desk, late dossiers, a campaign's daily quotas."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="report", required=True, metavar="REPORT")
@@ -52,10 +54,19 @@ class Command(BaseCommand):
             one.add_argument("--procedure", default="", metavar="CODE")
             one.add_argument("--format", choices=FORMATS, default="table")
             one.add_argument("--user", default="", metavar="USERNAME", help="run in this scope")
+        daily = sub.add_parser("daily", help="a campaign's daily quota report, as published")
+        daily.add_argument("--campaign", required=True, metavar="SLUG", help="or its id")
+        daily.add_argument("--date", type=_date, metavar="DATE", help="default today")
+        daily.add_argument("--format", choices=FORMATS, default="table")
+        daily.add_argument("--lang", choices=("vi", "en"), default="vi")
+        daily.add_argument("--user", default="", metavar="USERNAME", help="run in this scope")
 
     def handle(self, *args: Any, **options: Any) -> None:
         translation.activate("vi")
         user = console_user(options["user"])
+        if options["report"] == "daily":
+            self._daily(user, options)
+            return
         today = timezone.localdate()
         date_from = options["date_from"] or dt.date(today.year, 1, 1)
         date_to = options["date_to"] or today
@@ -186,3 +197,45 @@ class Command(BaseCommand):
                 f"{row['returned_on'] or '—':<10} {row['days_late']:>4}  {row['officer']}"
             )
         self.stdout.write(f"{len(rows)} dossier(s)")
+
+    # --- daily (campaigns) --------------------------------------------------------------
+
+    def _daily(self, user: Any, options: dict) -> None:
+        from cancuoc.campaigns.reports import daily_report
+
+        day = options["date"] or timezone.localdate()
+        try:
+            report = daily_report(
+                user=user, campaign_id=options["campaign"], day=day, language=options["lang"]
+            )
+        except DomainError as exc:
+            raise CommandError(f"{options['campaign']}: {exc.message}", returncode=1) from exc
+        payload = report.as_dict()
+        if options["format"] == "json":
+            self.stdout.write(json.dumps(payload, ensure_ascii=False, indent=1))
+            return
+        columns = [
+            "rank",
+            "code",
+            "label",
+            "received",
+            "manual",
+            "quota",
+            "pct",
+            "cumulative",
+            "target",
+            "pct_of_target",
+            "text",
+        ]
+        if options["format"] == "csv":
+            writer = csv.writer(self.stdout, lineterminator="\n")
+            writer.writerow(columns)
+            for row in [*payload["rows"], {**payload["total"], "rank": ""}]:
+                writer.writerow(csv_row("" if row[c] is None else row[c] for c in columns))
+            return
+        campaign = report.campaign
+        self.stdout.write(f"{campaign.name} ({campaign.slug}), {report.day:%d/%m/%Y}")
+        if report.partial:
+            self.stdout.write("(only the units within the scope of --user)")
+        for line in report.lines:
+            self.stdout.write(line)

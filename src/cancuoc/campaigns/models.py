@@ -223,8 +223,9 @@ class SiteKind(models.TextChoices):
 
 class SessionStatus(models.TextChoices):
     PLANNED = "planned", _("Planned")
-    OPEN = "open", _("Open")
-    CLOSED = "closed", _("Closed")
+    # Not plain "Open"/"Closed": those already mean something else on the desk's pages.
+    OPEN = "open", _("Session open")
+    CLOSED = "closed", _("Session ended")
     CANCELLED = "cancelled", _("Cancelled")
 
 

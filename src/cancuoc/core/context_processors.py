@@ -19,6 +19,11 @@ _SECTIONS = [
 # Pages inside a section, shown as a second row when the user is in that section
 # (the section is the URL namespace of the current page).
 _SUBSECTIONS = {
+    "campaigns": [
+        (_("Campaigns"), "campaigns:home", Capability.VIEW_CAMPAIGNS),
+        (_("New campaign"), "campaigns:create", Capability.MANAGE_CAMPAIGNS),
+        (_("Resources"), "campaigns:resources", Capability.VIEW_CAMPAIGNS),
+    ],
     "enrolment": [
         (_("Overview"), "enrolment:home", Capability.VIEW_ENROLMENT),
         (_("Stations"), "enrolment:station_list", Capability.VIEW_ENROLMENT),

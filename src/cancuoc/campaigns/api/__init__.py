@@ -2,8 +2,8 @@
 
 from ninja import Router
 
-from cancuoc.campaigns.api import campaigns, reports
+from cancuoc.campaigns.api import campaigns, invitations, reports, sessions
 
 router = Router(tags=["campaigns"])
-for feature in (campaigns, reports):
+for feature in (campaigns, reports, sessions, invitations):
     router.add_router("", feature.router)

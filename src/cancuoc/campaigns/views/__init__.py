@@ -1,9 +1,1 @@
-"""Campaign pages. Placeholder until the pages land."""
-
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("campaigns")
+"""Campaign pages, one module per feature (citizens' portal pages live in portal.py)."""

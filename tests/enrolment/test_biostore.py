@@ -36,6 +36,13 @@ KEY_A = base64.urlsafe_b64encode(b"A" * 32).decode()
 KEY_B = base64.urlsafe_b64encode(b"B" * 32).decode()
 
 
+@pytest.fixture(autouse=True)
+def english():
+    """These tests match the English messages; the site's default language is Vietnamese."""
+    with translation.override("en"):
+        yield
+
+
 @pytest.fixture
 def store(settings, tmp_path):
     settings.BIOMETRIC_ROOT = tmp_path / "biometrics"

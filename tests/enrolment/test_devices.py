@@ -7,6 +7,7 @@ import io
 from types import SimpleNamespace
 
 import pytest
+from django.utils import translation
 from PIL import Image
 
 from cancuoc.enrolment.devices import (
@@ -33,6 +34,13 @@ from cancuoc.enrolment.devices.simulator import (
 from cancuoc.enrolment.quality import QualityPolicy, face_score
 
 FINGERS = ("R1", "R2", "R3", "R4", "R5", "L1", "L2", "L3", "L4", "L5")
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """These tests match the English messages; the site's default language is Vietnamese."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -284,7 +284,7 @@ class Capture(models.Model):
 class CardStatus(models.TextChoices):
     IN_PRODUCTION = "in_production", _("In production")
     READY = "ready", _("Ready for collection")
-    DELIVERED = "delivered", _("Delivered")
+    DELIVERED = "delivered", _("Handed over")
     CANCELLED = "cancelled", _("Cancelled")
 
 

@@ -20,6 +20,7 @@ from cancuoc.accounts.roles import Capability, user_can
 from cancuoc.core.errors import PermissionDenied
 from cancuoc.core.events import event_append
 from cancuoc.core.scoping import path_in_scope, prefix_q
+from cancuoc.dossiers.applicant import phone_normalise, phone_valid
 from cancuoc.enrolment import lifecycle
 from cancuoc.enrolment import quality as rules
 from cancuoc.enrolment.models import (
@@ -58,6 +59,7 @@ from cancuoc.enrolment.services._common import (
     station_for,
 )
 from cancuoc.enrolment.services.stations import station_sync_state
+from cancuoc.registry.idnumber import is_valid as _id_number_ok
 from cancuoc.registry.models import (
     Citizen,
     DocumentKind,
@@ -288,6 +290,10 @@ def application_start(
         raise EnrolmentError(_("The registry records this citizen as deceased."))
     if citizen.birth_date is None:
         raise EnrolmentError(_("The citizen's birth date is unknown; correct the registry first."))
+    # The card number is the ID number: a malformed one must be corrected before six
+    # minutes of intake, not discovered when the dossier is received at the end.
+    if not _id_number_ok(citizen.id_number or ""):
+        raise EnrolmentError(_("The citizen's ID number is not valid; correct the registry first."))
     law = law_on(day)
     age = age_on(citizen.birth_date, day)
     if age < 14 and law == "2014":
@@ -830,7 +836,8 @@ def dossier_create_for(application: Application, *, at: dt.datetime) -> Any:
             procedure_code=PROCEDURES[(application.law, application.kind)],
             applicant_name=data.get("full_name") or citizen.full_name,
             applicant_id_number=citizen.id_number,
-            applicant_phone=citizen.phone,
+            # A malformed registry phone is left out rather than refusing the card dossier.
+            applicant_phone=citizen.phone if phone_valid(phone_normalise(citizen.phone)) else "",
             applicant_address=data.get("permanent_address") or citizen.permanent_address,
             citizen_id=citizen.pk,
             competent_unit_id=application.unit_id,

@@ -48,8 +48,10 @@ def _station_rows(user: Any, stations: Any) -> list[dict[str, Any]]:
                 "station": station,
                 # Who may run the intake here: its operators, or a supervisor (as the
                 # services decide; the button is only a convenience).
-                "can_enrol": can_supervise(user)
-                or (can_enrol(user) and any(o.pk == user.pk for o in station.operators.all())),
+                # Only a station's own operators enrol (the service requires it); a
+                # supervisor signs off and approves but does not run the wizard.
+                "can_enrol": can_enrol(user)
+                and any(o.pk == user.pk for o in station.operators.all()),
                 "sync": _sync(station),
                 "current": list(selectors.application_current(user=user, station_id=station.pk)),
                 "session": open_session(station),
@@ -81,6 +83,7 @@ def home(request: HttpRequest) -> HttpResponse:
             .order_by("completed_at")[:100]
         )
         context["can_approve"] = user_can(user, Capability.APPROVE_DOSSIER)
+        selectors.list_record(user, what="awaiting", shown=len(context["awaiting"]))
     return render(request, "enrolment/home.html", context)
 
 
@@ -193,6 +196,8 @@ def station_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .select_related("citizen", "operator", "dossier")
         .order_by("-started_at")[:20]
     )
+    recent = list(recent)
+    selectors.list_record(user, what="application", shown=len(recent), station=station.code)
     return render(
         request,
         "enrolment/stations/detail.html",
@@ -204,8 +209,8 @@ def station_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "sessions": list(station.sessions.select_related("opened_by")[:20]),
             "session": open_session(station),
             "current": list(selectors.application_current(user=user, station_id=station.pk)),
-            "recent": list(recent),
-            "can_enrol": can_supervise(user) or (can_enrol(user) and is_operator),
+            "recent": recent,
+            "can_enrol": can_enrol(user) and is_operator,
             "can_supervise": can_supervise(user),
             "raw_token": request.session.pop(f"station-token-{station.pk}", None),
         },

@@ -13,7 +13,8 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from cancuoc.accounts.roles import Capability, user_can
-from cancuoc.campaigns.models import Campaign
+from cancuoc.campaigns.models import Campaign, Invitation
+from cancuoc.core.audit import audit_record
 from cancuoc.core.errors import OutOfScope, PermissionDenied
 from cancuoc.core.scoping import scope_prefixes, scope_q
 
@@ -56,4 +57,50 @@ def campaign_manageable(user: Any, campaign: Campaign) -> bool:
     """May `user` change the campaign itself (allocations, quotas, calendar)?"""
     return user_can(user, Capability.MANAGE_CAMPAIGNS) and any(
         campaign.unit_path.startswith(prefix) for prefix in scope_prefixes(user)
+    )
+
+
+def invitation_get(user: Any, invitation_id: int) -> Invitation:
+    """One invitation in the user's scope (else OutOfScope: a 404); the read is audited,
+    since it shows the citizen's name and ID."""
+    from cancuoc.campaigns.services.invitations import invitations_visible
+
+    found = invitations_visible(user=user).filter(pk=invitation_id).first()
+    if found is None:
+        raise OutOfScope()
+    audit_record(
+        actor=user,
+        action="campaigns.invitation.view",
+        obj=found,
+        unit=found.session.unit,
+        detail={"citizen": found.citizen_id},
+    )
+    return found
+
+
+def invitations_list_record(user: Any, *, shown: int, **filters: Any) -> None:
+    """Audit one page of invitations (citizens' names were shown), as the desk audits its
+    dossier list; an empty page leaves no row."""
+    if not shown:
+        return
+    detail: dict[str, Any] = {k: str(v)[:200] for k, v in filters.items() if v not in (None, "")}
+    detail["shown"] = shown
+    audit_record(
+        actor=user,
+        action="campaigns.invitation.list",
+        unit=getattr(user, "unit", None),
+        detail=detail,
+    )
+
+
+def notices_download_record(user: Any, job: Any) -> None:
+    """Audit a download of printed notices (names, addresses and ID digits of citizens)."""
+    audit_record(
+        actor=user,
+        action="campaigns.notices.download",
+        object_type="campaigns.noticejob",
+        object_id=str(job.pk),
+        object_repr=f"notices {str(job.pk)[:8]}",
+        unit=job.session.unit if job.session_id else getattr(user, "unit", None),
+        detail={"notices": job.total, "session": job.session_id},
     )

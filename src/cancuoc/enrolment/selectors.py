@@ -334,3 +334,15 @@ def citizen_find(user: Any, *, query: str, limit: int = 20) -> list[Citizen]:
         return found[:limit]
     page = citizen_search(user=user, q=text, limit=limit)
     return list(page.items)
+
+
+def list_record(user: Any, *, what: str, shown: int, **filters: Any) -> None:
+    """Audit one page of a list that shows citizens' names and ID numbers (cards,
+    conflicts, applications awaiting approval), as the desk audits its dossier list."""
+    if not shown:
+        return
+    detail: dict[str, Any] = {k: str(v)[:200] for k, v in filters.items() if v not in (None, "")}
+    detail["shown"] = shown
+    audit_record(
+        actor=user, action=f"enrolment.{what}.list", unit=getattr(user, "unit", None), detail=detail
+    )

@@ -10,6 +10,7 @@ from ninja import Field, Router, Schema
 
 from cancuoc.campaigns import selectors, services
 from cancuoc.campaigns.models import Allocation, Campaign, TargetKind
+from cancuoc.core.scoping import scope_queryset
 
 router = Router()
 
@@ -117,10 +118,14 @@ def _allocations(rows: Any) -> list[dict[str, Any]]:
     ]
 
 
-def _detail(campaign: Campaign) -> dict[str, Any]:
-    rows = (
-        Allocation.objects.filter(campaign=campaign).select_related("unit").order_by("unit__path")
-    )
+def _detail(user: Any, campaign: Campaign) -> dict[str, Any]:
+    # Only the shares of units in the caller's scope: a commune reading its province's
+    # campaign sees its own allocation, not its neighbours'.
+    rows = scope_queryset(
+        Allocation.objects.filter(campaign=campaign).select_related("unit"),
+        user=user,
+        lookup="unit_path",
+    ).order_by("unit__path")
     return {**_campaign(campaign), "allocations": _allocations(rows)}
 
 
@@ -132,12 +137,12 @@ def campaign_list(request: HttpRequest) -> list[dict[str, Any]]:
 @router.post("/", response={201: CampaignDetailOut}, summary="Create a campaign (draft)")
 def campaign_create(request: HttpRequest, body: CampaignIn) -> tuple[int, dict[str, Any]]:
     campaign = services.campaign_create(actor=request.user, **body.dict())
-    return 201, _detail(campaign)
+    return 201, _detail(request.user, campaign)
 
 
 @router.get("/{int:campaign_id}", response=CampaignDetailOut, summary="One campaign")
 def campaign_detail(request: HttpRequest, campaign_id: int) -> dict[str, Any]:
-    return _detail(selectors.campaign_get(request.user, campaign_id))
+    return _detail(request.user, selectors.campaign_get(request.user, campaign_id))
 
 
 @router.post(
@@ -147,7 +152,7 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> dict[str, Any]:
 )
 def allocations_propose(request: HttpRequest, campaign_id: int) -> dict[str, Any]:
     services.allocation_propose(actor=request.user, campaign_id=campaign_id)
-    return _detail(selectors.campaign_get(request.user, campaign_id))
+    return _detail(request.user, selectors.campaign_get(request.user, campaign_id))
 
 
 @router.put(
@@ -157,7 +162,7 @@ def allocations_propose(request: HttpRequest, campaign_id: int) -> dict[str, Any
 )
 def allocations_put(request: HttpRequest, campaign_id: int, body: AllocationsIn) -> dict[str, Any]:
     services.allocations_set(actor=request.user, campaign_id=campaign_id, targets=body.targets)
-    return _detail(selectors.campaign_get(request.user, campaign_id))
+    return _detail(request.user, selectors.campaign_get(request.user, campaign_id))
 
 
 @router.put(

@@ -9,6 +9,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
+from cancuoc.campaigns import selectors
 from cancuoc.campaigns.models import Invitation
 from cancuoc.campaigns.services import invitations as inv
 from cancuoc.core.errors import OutOfScope
@@ -104,12 +105,14 @@ def invitation_list(request: HttpRequest, filters: Query[InvitationFilter]) -> l
     )
     if filters.status:
         rows = rows.filter(status=filters.status)
-    return [_out(i) for i in rows[:5000]]
+    out = [_out(i) for i in rows[:5000]]
+    selectors.invitations_list_record(request.user, shown=len(out), **filters.dict())
+    return out
 
 
 @router.get("/invitations/{int:invitation_id}", response=InvitationOut, summary="One invitation")
 def invitation_detail(request: HttpRequest, invitation_id: int) -> dict[str, Any]:
-    return _out(_get(request, invitation_id))
+    return _out(selectors.invitation_get(request.user, invitation_id))
 
 
 @router.post(

@@ -5,12 +5,13 @@ scoped to the caller's units."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 
-from cancuoc.campaigns import notices
+from cancuoc.campaigns import notices, selectors
 from cancuoc.campaigns.models import Session
 from cancuoc.campaigns.services import sessions as svc
 
@@ -266,16 +267,17 @@ def notices_start(request: HttpRequest, session_id: int, body: NoticesIn) -> Sta
 
 
 @router.get("/notice-jobs/{job_id}", response=NoticeJobOut, summary="A notice job's progress")
-def notice_job(request: HttpRequest, job_id: str) -> dict[str, Any]:
+def notice_job(request: HttpRequest, job_id: uuid.UUID) -> dict[str, Any]:
     return _job(notices.notice_job_get(user=request.user, job_id=job_id))
 
 
 @router.get("/notice-jobs/{job_id}/pdf", summary="The notices, once printed (PDF)")
-def notice_job_pdf(request: HttpRequest, job_id: str) -> FileResponse:
+def notice_job_pdf(request: HttpRequest, job_id: uuid.UUID) -> FileResponse:
 
     job = notices.notice_job_get(user=request.user, job_id=job_id)
     if job.status != "done" or not job.stored_path:
         raise Http404
+    selectors.notices_download_record(request.user, job)
     return FileResponse(
         open(job.stored_path, "rb"),
         content_type="application/pdf",

@@ -51,7 +51,7 @@ from cancuoc.campaigns.services.resources import ResourceError, shifts_parse, ti
 from cancuoc.core.audit import audit_record
 from cancuoc.core.errors import OutOfScope
 from cancuoc.core.events import event_append
-from cancuoc.core.scoping import path_in_scope, scope_queryset, unit_in_scope
+from cancuoc.core.scoping import path_in_scope, scope_prefixes, scope_queryset, unit_in_scope
 from cancuoc.core.text import fold
 from cancuoc.registry.cohort import cohort_list
 from cancuoc.units.models import Unit
@@ -238,7 +238,12 @@ def _campaign(actor: Any, campaign_id: int) -> Campaign:
 def _team_locked(actor: Any, campaign: Campaign, team_id: int) -> Team:
     # Locked: two sessions for one team are checked for overlap one after the other.
     team = Team.objects.select_for_update().filter(pk=team_id).first()
-    if team is None:
+    # The actor's own teams, or a team of a unit above them (the province's mobile team
+    # working in a commune); never a sibling commune's team, which they cannot even see.
+    if team is None or not (
+        path_in_scope(actor, team.unit_path)
+        or any(prefix.startswith(team.unit_path) for prefix in scope_prefixes(actor))
+    ):
         raise OutOfScope()
     related = team.unit_path.startswith(campaign.unit_path) or campaign.unit_path.startswith(
         team.unit_path

@@ -116,10 +116,14 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
 # --- Plan: allocations, quotas, calendar ----------------------------------------------------
 
 
-def _allocation_rows(campaign: Any, form: AllocationsForm | None) -> list[dict[str, Any]]:
+def _allocation_rows(
+    user: Any, campaign: Any, form: AllocationsForm | None
+) -> list[dict[str, Any]]:
     saved = {a.unit_id: a for a in Allocation.objects.filter(campaign=campaign)}
     rows = []
-    for unit in campaign_units(campaign):
+    # A commune reading its province's campaign sees its own share, not its neighbours'
+    # (whoever manages the campaign has every unit of it in scope).
+    for unit in (u for u in campaign_units(campaign) if _in_reach(user, u)):
         allocation = saved.get(unit.pk)
         name = f"unit_{unit.pk}"
         value = (
@@ -250,7 +254,7 @@ def _plan_context(
     grid_from = day_param(request, "from", campaign_today(campaign))
     grid_from = min(max(grid_from, campaign.start_date), campaign.deadline)
     view = _plan_view(request, campaign, grid_from)
-    allocation_rows = _allocation_rows(campaign, allocations_form)
+    allocation_rows = _allocation_rows(request.user, campaign, allocations_form)
     total = sum(int(r["value"]) for r in allocation_rows if str(r["value"]).isdigit())
     return campaign_context(
         request,

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cancuoc.accounts.roles import Capability, user_can
-from cancuoc.campaigns import notices
+from cancuoc.campaigns import notices, selectors
 from cancuoc.campaigns.forms import (
     MARK_CHOICES,
     HomeVisitForm,
@@ -304,7 +304,12 @@ def _session_context(request: HttpRequest, session: Session, **extra: Any) -> di
 @guard
 def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     session = session_get(request, pk)
-    return render(request, "campaigns/sessions/detail.html", _session_context(request, session))
+    context = _session_context(request, session)
+    # The attendance list shows the invited citizens' names: one audit row per view.
+    selectors.invitations_list_record(
+        request.user, shown=len(context["invitations"]), session=session.pk
+    )
+    return render(request, "campaigns/sessions/detail.html", context)
 
 
 def _schedule(request: HttpRequest, pk: int) -> Session:
@@ -515,6 +520,7 @@ def notice_pdf(request: HttpRequest, job_id: Any) -> FileResponse:
         stored = Path(settings.MEDIA_ROOT) / stored
     if not stored.exists():
         raise Http404
+    selectors.notices_download_record(request.user, job)
     name = f"giay-moi-{job.session.day:%Y%m%d}.pdf" if job.session else "giay-moi.pdf"
     return FileResponse(
         stored.open("rb"), content_type="application/pdf", as_attachment=True, filename=name

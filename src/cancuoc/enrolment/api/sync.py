@@ -15,6 +15,7 @@ from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from cancuoc.accounts.roles import Capability, user_can
+from cancuoc.core.audit import audit_record
 from cancuoc.core.errors import PermissionDenied
 from cancuoc.enrolment.api._body import openapi_body, raw_body
 from cancuoc.enrolment.offline import pull, server
@@ -173,4 +174,15 @@ def blob_put(request: HttpRequest, digest: str):  # type: ignore[no-untyped-def]
         province_code=_province_code(request),
         expected_digest=digest,
     )
+    if not existed:
+        # A stored biometric image is a write like any other: who sent it, never its bytes.
+        audit_record(
+            actor=request.user,
+            action="biometric.upload",
+            object_type="enrolment.biometricblob",
+            object_id=blob.digest,
+            object_repr=blob.digest[:12],
+            unit=getattr(request.user, "unit", None),
+            detail={"content_type": blob.content_type, "size": blob.size},
+        )
     return Status(200 if existed else 201, blob)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from cancuoc.accounts.models import User
 from cancuoc.core.errors import DomainError
+from cancuoc.core.scoping import prefix_q
 from cancuoc.enrolment import lifecycle
 from cancuoc.enrolment.models import (
     Application,
@@ -34,6 +35,7 @@ from cancuoc.enrolment.services._common import (
     local_day,
     moment,
     operates,
+    supervises,
 )
 from cancuoc.enrolment.services.intake import complete, open_application_of
 from cancuoc.registry.models import Citizen
@@ -64,11 +66,15 @@ def _user(username: Any) -> User | None:
     return User.objects.filter(username=str(username)).select_related("unit").first()
 
 
-def _citizen(record: dict[str, Any]) -> Citizen:
+def _citizen(station: Station, record: dict[str, Any]) -> Citizen:
+    # Only the station's own area: that is the registry slice it pulled (offline/pull.py),
+    # and a signed batch must not enrol (and so reveal) a citizen of another commune. An
+    # out-of-area citizen gets the same answer as an unknown one.
     id_number = str(record.get("id_number") or "")
-    citizen = Citizen.objects.filter(id_number=id_number).first() if id_number else None
+    area = Citizen.objects.filter(prefix_q("unit_path", station.unit_path))
+    citizen = area.filter(id_number=id_number).first() if id_number else None
     if citizen is None and record.get("citizen_id") is not None:
-        citizen = Citizen.objects.filter(pk=record["citizen_id"]).first()
+        citizen = area.filter(pk=record["citizen_id"]).first()
     if citizen is None:
         raise EnrolmentError(
             _("Citizen %(number)s is not in the registry.") % {"number": id_number or "?"}
@@ -96,6 +102,12 @@ def _captures(application: Application, rows: list[dict[str, Any]]) -> list[Capt
         signer = _user(row.get("exception_signed_by"))
         if exception and signer is None:
             raise EnrolmentError(_("A finger exception of the record has no known signer."))
+        if exception and signer is not None and not supervises(signer, application.station):
+            # The same rule as online (finger_exception_sign): a supervisor of the station.
+            raise EnrolmentError(
+                _("%(name)s may not sign exceptions at this station.")
+                % {"name": signer.get_username()}
+            )
         captures.append(
             Capture(
                 application=application,
@@ -153,7 +165,7 @@ def application_ingest(
         if existing.station_id != station.pk:
             raise EnrolmentError(_("This application identifier belongs to another station."))
         return IngestResult("duplicate", app_id)
-    citizen = _citizen(record)
+    citizen = _citizen(station, record)
     operator = _user(record.get("operator"))
     if operator is None or not operates(operator, station):
         raise EnrolmentError(

@@ -113,6 +113,9 @@ def cards(request: HttpRequest) -> HttpResponse:
     page = Paginator(rows.order_by("-created_at", "-pk"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
+    selectors.list_record(
+        user, what="card", shown=len(page.object_list), status=status, page=page.number
+    )
     supervise = user_can(user, Capability.SUPERVISE_ENROLMENT)
     return render(
         request,
@@ -210,6 +213,7 @@ def conflicts(request: HttpRequest) -> HttpResponse:
         .order_by("received_at")
     )
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    selectors.list_record(user, what="conflict", shown=len(page.object_list), page=page.number)
     return render(
         request,
         "enrolment/conflicts.html",

@@ -37,6 +37,9 @@ class CampaignCalendar:
     overrides: Mapping[dt.date, bool] = field(default_factory=dict)
     is_holiday: Callable[[dt.date], bool] = official_holiday
     _open: tuple[dt.date, ...] = field(init=False, repr=False, compare=False)
+    #: Open days after the deadline (the rules go on), worked out on demand and kept.
+    _after: list[dt.date] = field(init=False, repr=False, compare=False)
+    _after_end: dt.date = field(init=False, repr=False, compare=False)  # last day looked at
 
     def __post_init__(self) -> None:
         if self.deadline < self.start:
@@ -49,6 +52,8 @@ class CampaignCalendar:
             day += ONE_DAY
         # Frozen dataclass: the sorted open days are computed once, for bisecting.
         object.__setattr__(self, "_open", tuple(days))
+        object.__setattr__(self, "_after", [])
+        object.__setattr__(self, "_after_end", self.deadline)
 
     def _rule_open(self, day: dt.date) -> bool:
         if day in self.overrides:
@@ -88,6 +93,41 @@ class CampaignCalendar:
         """The last `n` open days up to and including `on` (fewer at the campaign's start)."""
         end = bisect.bisect_right(self._open, on)
         return list(self._open[max(0, end - n) : end])
+
+    def nth_open_after(self, day: dt.date, n: int, *, limit: dt.date) -> dt.date | None:
+        """The `n`-th open day strictly after `day` (n ≥ 1), past the deadline too, or None
+        if it falls after `limit`. Same days as `iter_open_after`, but by index: the days
+        past the deadline are worked out once per calendar, so the forecasts of a
+        province's hundred units (three finish dates each) share them."""
+        if n < 1:
+            raise ValueError("n must be at least 1")
+        if day < self.start:
+            for count, found in enumerate(self.iter_open_after(day), start=1):
+                if found > limit:
+                    return None
+                if count == n:
+                    return found
+        inside = len(self._open) - bisect.bisect_right(self._open, day)
+        if n <= inside:
+            found = self._open[len(self._open) - inside + n - 1]
+            return found if found <= limit else None
+        # Past the deadline: index into the kept days, extending them up to `limit`.
+        after, n = self._after, n - inside
+        cursor = self._after_end
+        while cursor < min(day, limit):  # first every kept day up to `day` itself
+            cursor += ONE_DAY
+            if self._rule_open(cursor):
+                after.append(cursor)
+        skip = bisect.bisect_right(after, day)
+        while len(after) < skip + n and cursor < limit:
+            cursor += ONE_DAY
+            if self._rule_open(cursor):
+                after.append(cursor)
+        object.__setattr__(self, "_after_end", cursor)
+        if len(after) < skip + n:
+            return None
+        found = after[skip + n - 1]
+        return found if found <= limit else None
 
     def iter_open_after(self, day: dt.date) -> Iterator[dt.date]:
         """Open days strictly after `day`, past the deadline too (the rules continue), for

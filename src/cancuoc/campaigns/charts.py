@@ -268,17 +268,29 @@ def heat_table(
                     **{"class": "day"},
                 )
             )
+    # A province has thousands of cells: each column's x and date, and each distinct
+    # percentage's text and colour, are worked out once.
+    columns = [(num(label_width + j * cell), f"{day:%d/%m/%Y}") for j, day in enumerate(days)]
+    looks: dict[Decimal | None, tuple[str, str, str]] = {}
     for i, (unit, row) in enumerate(zip(units, values, strict=True)):
         y0 = top + header + i * cell
+        y = num(y0)
         body.append(
             _text(label_width - 6, y0 + cell - 4, unit, text_anchor="end", **{"class": "unit"})
         )
-        for j, (day, pct) in enumerate(zip(days, row, strict=True)):
-            tooltip = f"{unit}, {day:%d/%m/%Y}: {format_percent(pct, language)}"
-            value = "" if pct is None else str(pct)
+        for (x, date), pct in zip(columns, row, strict=True):
+            look = looks.get(pct)
+            if look is None:
+                look = looks[pct] = (
+                    format_percent(pct, language),
+                    heat_colour(pct),
+                    "" if pct is None else str(pct),
+                )
+            shown, fill, value = look
+            tooltip = f"{unit}, {date}: {shown}"
             body.append(
-                f'<rect class="cell" x="{num(label_width + j * cell)}" y="{num(y0)}" '
-                f'width="{cell - 1}" height="{cell - 1}" fill="{heat_colour(pct)}" '
+                f'<rect class="cell" x="{x}" y="{y}" '
+                f'width="{cell - 1}" height="{cell - 1}" fill="{fill}" '
                 f'data-value="{value}"><title>{escape(tooltip)}</title></rect>'
             )
     legend_y = top + header + cell * len(units) + 14

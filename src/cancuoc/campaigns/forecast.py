@@ -75,13 +75,8 @@ def finish_date(
     needed = math.ceil(Decimal(remaining) / Decimal(pace))
     if needed > HORIZON_DAYS:
         return None
-    for count, day in enumerate(calendar.iter_open_after(on), start=1):
-        if count == needed:
-            return day
-        if (day - on).days > HORIZON_DAYS * 2:
-            # A calendar with (almost) no open days left: stop rather than loop forever.
-            return None
-    return None  # pragma: no cover - the iterator never ends
+    # A calendar with (almost) no open days left stops at twice the horizon.
+    return calendar.nth_open_after(on, needed, limit=on + dt.timedelta(days=HORIZON_DAYS * 2))
 
 
 def forecast_pace(

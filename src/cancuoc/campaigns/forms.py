@@ -260,9 +260,29 @@ class SessionForm(forms.Form):
     site_kind = forms.ChoiceField(label=_("Site"), choices=SiteKind.choices)
     site_name = forms.CharField(label=_("Place"), max_length=200)
     day = forms.DateField(label=_("Day"), widget=forms.DateInput(attrs=_DATE))
-    start_time = forms.TimeField(label=_("Starts at"), widget=forms.TimeInput(attrs=_TIME))
-    end_time = forms.TimeField(label=_("Ends at"), widget=forms.TimeInput(attrs=_TIME))
+    # A pattern's shifts set the hours and staff (the times below are then not used).
+    pattern_id = forms.TypedChoiceField(
+        label=_("Shift pattern"),
+        coerce=int,
+        required=False,
+        empty_value=None,
+        help_text=_("Its shifts set the opening hours and the staff; the times are then ignored."),
+    )
+    start_time = forms.TimeField(
+        label=_("Starts at"), widget=forms.TimeInput(attrs=_TIME), required=False
+    )
+    end_time = forms.TimeField(
+        label=_("Ends at"), widget=forms.TimeInput(attrs=_TIME), required=False
+    )
     sets = forms.IntegerField(label=_("Equipment sets"), min_value=1, max_value=50, initial=1)
+    # Proposed by the view (the measured median or the campaign's figure, with its source).
+    service_minutes = forms.DecimalField(
+        label=_("Minutes per citizen"),
+        min_value=1,
+        max_value=120,
+        decimal_places=1,
+        required=False,
+    )
     slot_minutes = forms.IntegerField(
         label=_("Minutes per time slot"), min_value=5, max_value=240, initial=30
     )
@@ -274,16 +294,23 @@ class SessionForm(forms.Form):
         units: Choices = (),
         teams: Choices = (),
         equipment: Choices = (),
+        patterns: Choices = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         _choices(self, "unit_id", list(units))
         _choices(self, "team_id", list(teams))
         _choices(self, "equipment_ids", list(equipment))
+        _choices(self, "pattern_id", [("", _("None: the times below")), *patterns])
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         start, end = data.get("start_time"), data.get("end_time")
+        if data.get("pattern_id") is not None or "pattern_id" in self.errors:
+            return data  # the pattern's shifts give the hours
+        for name in ("start_time", "end_time"):
+            if not data.get(name) and name not in self.errors:
+                self.add_error(name, _("Give the opening hours, or choose a shift pattern."))
         if start and end and end <= start:
             self.add_error("end_time", _("The session must end after it starts."))
         return data

@@ -9,6 +9,14 @@ Manual counts are read from `ManualCount` (one row per campaign, unit and day), 
 from their rollup measure: the rollup is per unit and day and would mix two campaigns
 that cover the same unit.
 
+Manual and automatic counts never add up. A manual figure stands for a unit and day only
+while the system has counted nothing there; once enrolments are counted for that unit and
+day (e.g. an offline station pushes the day's intakes the next morning), the automatic
+count supersedes the manual figure, which is kept but no longer counted: the row shows it
+as "manual superseded" so the officer sees that the figure typed in was replaced. Entering
+a manual figure after automatic counts is refused outright (`manual_count_enter`); this
+rule covers the other order.
+
 The daily quota of a unit is, unless set by hand (`QuotaOverride`, which always wins):
     ceil((unit target − received before the day) ÷ open campaign days from the day to the
     deadline), and 0 on a closed day.
@@ -80,12 +88,16 @@ _LINES = {
         "line": "{label} (thu nhận {received}/{quota} hồ sơ, đạt {pct})",
         "line_no_quota": "{label} (thu nhận {received} hồ sơ)",
         "total": "Toàn {unit}",
+        # The user sees only some of the campaign's units: the total is theirs, not the
+        # province's, and must not read as "Toàn tỉnh".
+        "total_partial": "Tổng các đơn vị được xem",
     },
     "en": {
         "police": "{unit} police",
         "line": "{label} (received {received}/{quota} dossiers, {pct})",
         "line_no_quota": "{label} (received {received} dossiers)",
         "total": "All of {unit}",
+        "total_partial": "Total of the units shown",
     },
 }
 
@@ -109,8 +121,10 @@ def police_label(unit_name: str, language: str = "vi") -> str:
     return _LINES[lang]["police"].format(unit=unit)
 
 
-def total_label(unit_name: str, language: str = "vi") -> str:
+def total_label(unit_name: str, language: str = "vi", *, partial: bool = False) -> str:
     lang = report_language(language)
+    if partial:
+        return _LINES[lang]["total_partial"]
     unit = _lower_type(unit_name) if lang == "vi" else unit_name
     return _LINES[lang]["total"].format(unit=unit)
 
@@ -144,7 +158,16 @@ class UnitFigures:
     overrides: dict[dt.date, int] = field(default_factory=dict)
 
     def received(self, day: dt.date) -> int:
-        return self.auto.get(day, 0) + self.manual.get(day, 0)
+        """The day's count: automatic counts supersede a manual figure (module doc)."""
+        return self.auto.get(day, 0) or self.manual.get(day, 0)
+
+    def manual_counted(self, day: dt.date) -> int:
+        """The manual figure that counts on the day (0 once superseded)."""
+        return 0 if self.auto.get(day, 0) else self.manual.get(day, 0)
+
+    def manual_superseded(self, day: dt.date) -> int:
+        """The manual figure that automatic counts replaced on the day (0 if none)."""
+        return self.manual.get(day, 0) if self.auto.get(day, 0) else 0
 
 
 @dataclass
@@ -194,7 +217,8 @@ class Figures:
         cumulative = 0
         auto, manual, overrides = figures.auto, figures.manual, figures.overrides
         for day, is_open, days_left in self._days:
-            received = auto.get(day, 0) + manual.get(day, 0)
+            # Never auto + manual: automatic counts supersede the manual figure.
+            received = auto.get(day, 0) or manual.get(day, 0)
             if day in overrides:
                 quota, by_hand = overrides[day], True
             elif is_open:
@@ -362,10 +386,16 @@ class DailyRow:
     is_open: bool = True
     rank: int | None = None
     language: str = "vi"
+    # A manual figure that automatic counts for the same day replaced: shown, not counted.
+    manual_superseded: int = 0
 
     @property
     def is_manual(self) -> bool:
         return self.manual > 0
+
+    @property
+    def is_manual_superseded(self) -> bool:
+        return self.manual_superseded > 0
 
     @property
     def pct(self) -> Decimal | None:
@@ -391,6 +421,7 @@ class DailyRow:
             "received": self.received,
             "manual": self.manual,
             "is_manual": self.is_manual,
+            "manual_superseded": self.manual_superseded,
             "quota": self.quota,
             "quota_set": self.quota_set,
             "pct": str(pct) if pct is not None else None,
@@ -465,7 +496,8 @@ def daily_report_from(figures: Figures, *, language: str | None = None) -> Daily
                 name=unit.unit.name,
                 label=police_label(unit.unit.name, lang),
                 received=today.received,
-                manual=unit.manual.get(day, 0),
+                manual=unit.manual_counted(day),
+                manual_superseded=unit.manual_superseded(day),
                 quota=today.quota,
                 quota_set=today.quota_set,
                 cumulative=today.cumulative,
@@ -479,9 +511,10 @@ def daily_report_from(figures: Figures, *, language: str | None = None) -> Daily
         unit_id=campaign.unit_id,
         code=campaign.unit.code,
         name=campaign.unit.name,
-        label=total_label(campaign.unit.name, lang),
+        label=total_label(campaign.unit.name, lang, partial=figures.partial),
         received=sum(r.received for r in rows),
         manual=sum(r.manual for r in rows),
+        manual_superseded=sum(r.manual_superseded for r in rows),
         quota=sum(r.quota for r in rows),
         quota_set=any(r.quota_set for r in rows),
         cumulative=sum(r.cumulative for r in rows),
@@ -503,8 +536,10 @@ def daily_report_from(figures: Figures, *, language: str | None = None) -> Daily
 def daily_report(
     *, user: Any, campaign_id: int | str, day: dt.date, language: str | None = None
 ) -> DailyReport:
-    """Per reporting unit: received (automatic + manual, manual flagged), quota, % of the
-    quota, cumulative, target, % of the target and rank; plus the total row."""
+    """Per reporting unit: received (automatic, else manual, flagged; a manual figure
+    superseded by automatic counts is shown but not counted), quota, % of the quota,
+    cumulative, target, % of the target and rank; plus the total row (labelled as the
+    sum of the units shown when the user sees only part of the campaign)."""
     campaign = campaign_get(user, campaign_id)
     _campaign_day_check(campaign, day)
     return daily_report_from(

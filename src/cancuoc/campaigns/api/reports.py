@@ -27,6 +27,9 @@ class DailyRowOut(Schema):
     received: int
     manual: int = Field(description="Of which entered by hand")
     is_manual: bool
+    manual_superseded: int = Field(
+        0, description="A manual figure replaced by automatic counts of the same day; not counted"
+    )
     quota: int
     quota_set: bool = Field(description="Set by hand rather than computed")
     pct: str | None = Field(description="% of the quota, one decimal (half up)")

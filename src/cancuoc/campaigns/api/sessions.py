@@ -65,15 +65,24 @@ class SessionIn(Schema):
     site_kind: str = Field(description="commune_office, school, enterprise, agency, village_hall")
     site_name: str
     day: dt.date
-    start_time: str = Field(description="HH:MM")
-    end_time: str = Field(description="HH:MM")
+    start_time: str | None = Field(None, description="HH:MM (not needed with pattern_id)")
+    end_time: str | None = Field(None, description="HH:MM (not needed with pattern_id)")
     sets: int = 1
     shifts: list[dict[str, Any]] | None = Field(
         None, description='[{"start": "07:00", "end": "11:00", "staff": 6}, ...]'
     )
     equipment_ids: list[int] = Field(default_factory=list)
     slot_minutes: int = 30
-    service_minutes: float | None = Field(None, description="Default: the campaign's")
+    service_minutes: float | None = Field(
+        None,
+        description="Default: the median measured at the unit's stations over 30 days "
+        "(at least 30 intakes), else the campaign's",
+    )
+    pattern_id: int | None = Field(
+        None,
+        description="A shift pattern: its shifts set the hours and staff; a day it does not "
+        "run on is refused",
+    )
 
 
 class SessionChangeIn(Schema):

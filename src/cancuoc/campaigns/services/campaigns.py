@@ -405,14 +405,51 @@ def _automatic_count(unit: Unit, *, own_only: bool, day: dt.date) -> int:
     return sum(rows.values_list("value", flat=True))
 
 
+def manual_counts_superseded(
+    *, campaign: Campaign, entries: list[ManualCount]
+) -> dict[tuple[int, dt.date], int]:
+    """(unit id, day) → the automatic count that supersedes each manual figure in
+    ``entries`` (only those the system has counted since); one rollup query. For the
+    manual-count page, which warns that such a figure no longer counts (reports.py)."""
+    if not entries:
+        return {}
+    totals: dict[dt.date, list[tuple[str, int]]] = {}
+    rows = (
+        DailyRollup.objects.filter(
+            prefix_q("unit_path", campaign.unit_path),
+            subject=EVENT_SUBJECT,
+            measure=MEASURE_AUTO,
+            day__in={e.day for e in entries},
+        )
+        .values_list("unit_path", "day", "value")
+        .order_by()
+    )
+    for path, day, value in rows:
+        totals.setdefault(day, []).append((path, int(value or 0)))
+    found = {}
+    for entry in entries:
+        own = entry.unit_id == campaign.unit_id
+        count = sum(
+            value
+            for path, value in totals.get(entry.day, [])
+            if (path == entry.unit_path if own else path.startswith(entry.unit_path))
+        )
+        if count:
+            found[(entry.unit_id, entry.day)] = count
+    return found
+
+
 def manual_count_enter(
     *, actor: Any, campaign_id: int, unit_id: int, day: dt.date, received: int
 ) -> ManualCount:
     """Enter by hand what a unit not yet on the system received on a day.
 
     Refused when the system already counted enrolments for that unit and day (the two
-    would add up twice). Entering again replaces the figure: the event carries the
-    difference, so the rollups hold the new figure.
+    would add up twice). In the other order (a manual figure first, automatic counts
+    later, e.g. an offline push the next day) the figure is kept but the reports count the
+    automatic figure only and flag the manual one as superseded (campaigns/reports.py).
+    Entering again replaces the figure: the event carries the difference, so the rollups
+    hold the new figure.
     """
     require(actor, Capability.MANAGE_CAMPAIGNS)
     if received < 0:

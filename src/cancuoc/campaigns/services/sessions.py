@@ -1,8 +1,15 @@
 """Sessions: a team with its equipment sets at a site on a day, cut into time slots.
 
 Capacity. A session serves ``sets × open minutes ÷ service minutes`` citizens
-(`session_capacity`); the service time is the campaign's (6 minutes by default, or the
-measured median a manager typed in), unless the session is given its own.
+(`session_capacity`). The service time is the session's own when given; else the measured
+median intake time at the stations of the session's unit over the last 30 days, when at
+least 30 intakes were completed there (fewer say little about a pace); else the campaign's
+figure (6 minutes by default). See `service_minutes_default`.
+
+Shift patterns. A session may be planned from a shift pattern (`pattern_id`): the pattern's
+shifts (with their staff) become the session's shifts and its opening hours run from the
+first shift's start to the last shift's end. A day the pattern does not run on (its
+weekdays, or a public holiday when it does not work holidays) is refused.
 
 Slots. The open time (the shifts, or start→end) is cut into ``slot_minutes`` windows. A
 slot's ``capacity`` is its *invitation* capacity: the citizens the team can serve in it
@@ -20,18 +27,21 @@ get a new notice and message (`session_change`).
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from cancuoc.accounts.roles import Capability
 from cancuoc.campaigns import lifecycle
+from cancuoc.campaigns.calendar import official_holiday
 from cancuoc.campaigns.models import (
     Campaign,
     CampaignStatus,
@@ -41,6 +51,7 @@ from cancuoc.campaigns.models import (
     InvitationStatus,
     Session,
     SessionStatus,
+    ShiftPattern,
     SiteKind,
     Slot,
     Team,
@@ -51,17 +62,28 @@ from cancuoc.campaigns.services.resources import ResourceError, shifts_parse, ti
 from cancuoc.core.audit import audit_record
 from cancuoc.core.errors import OutOfScope
 from cancuoc.core.events import event_append
-from cancuoc.core.scoping import path_in_scope, scope_prefixes, scope_queryset, unit_in_scope
+from cancuoc.core.scoping import (
+    path_in_scope,
+    prefix_q,
+    scope_prefixes,
+    scope_queryset,
+    unit_in_scope,
+)
 from cancuoc.core.text import fold
+from cancuoc.core.workdays import VN_TZ
 from cancuoc.registry.cohort import cohort_list
 from cancuoc.units.models import Unit
 
 __all__ = [
     "ChangeResult",
     "Move",
+    "ServiceMinutes",
     "SlotSpec",
     "home_visits_plan",
+    "pattern_day_check",
     "school_session_plan",
+    "service_minutes_default",
+    "service_minutes_measured",
     "session_capacity",
     "session_change",
     "session_create",
@@ -147,6 +169,128 @@ def slots_plan(
         extra = int(sets * total / service) - served_before
         specs[-1] = SlotSpec(last.start, last.end, last.capacity, last.serves + extra)
     return specs
+
+
+# --- Service minutes: measured or the campaign's ------------------------------------------
+
+#: The measured median is used only over at least this many completed intakes.
+MEASURED_MIN_INTAKES = 30
+#: The period the median is measured over, ending today.
+MEASURED_DAYS = 30
+#: At most this many of the latest intakes are read: a median needs no more, and a
+#: province-wide unit must not read a month of every station's timings.
+MEASURED_SAMPLE = 5000
+#: A median outside this range is a clock fault, not a pace: the campaign's figure is used.
+MEASURED_RANGE = (Decimal("1.0"), Decimal("120.0"))
+#: Statuses of an intake whose steps all ran (refusal and conflicts come after the intake).
+_FINISHED = ("completed", "approved", "delivered", "refused", "conflict")
+
+
+@dataclass(frozen=True)
+class ServiceMinutes:
+    """The service time proposed for a session and where it comes from."""
+
+    minutes: Decimal
+    measured: bool  # True: the stations' median; False: the campaign's figure
+    intakes: int  # completed intakes found at the unit's stations over the period
+    unit_name: str
+    days: int = MEASURED_DAYS
+
+    @property
+    def source(self) -> str:
+        return "measured" if self.measured else "campaign"
+
+    def describe(self) -> str:
+        values = {
+            "count": self.intakes,
+            "unit": self.unit_name,
+            "days": self.days,
+            "min": MEASURED_MIN_INTAKES,
+            "minutes": f"{self.minutes:g}",
+        }
+        if self.measured:
+            return (
+                _(
+                    "Measured: %(minutes)s minutes is the median of %(count)s intakes at the "
+                    "stations of %(unit)s over the last %(days)s days."
+                )
+                % values
+            )
+        if self.intakes >= MEASURED_MIN_INTAKES:
+            return (
+                _(
+                    "The campaign's figure: the median of %(count)s intakes at the stations of "
+                    "%(unit)s is not a plausible intake time."
+                )
+                % values
+            )
+        return (
+            _(
+                "The campaign's figure: only %(count)s intakes were completed at the stations "
+                "of %(unit)s over the last %(days)s days (%(min)s are needed to measure it)."
+            )
+            % values
+        )
+
+
+def _local_today() -> dt.date:
+    return timezone.now().astimezone(VN_TZ).date()
+
+
+def service_minutes_measured(
+    *, unit: Unit, days: int = MEASURED_DAYS, today: dt.date | None = None
+) -> tuple[Decimal | None, int]:
+    """The median intake time (minutes, one decimal) at the stations of ``unit`` and below
+    over the last ``days`` days, and the number of completed intakes it was taken over.
+
+    An intake lasts from the start of its first step to the end of its last (as the timing
+    statistics count it, enrolment/selectors.py). One grouped query on the step timings;
+    the median is None below `MEASURED_MIN_INTAKES` intakes."""
+    from cancuoc.enrolment.models import StepTiming
+
+    today = today or _local_today()
+    since = dt.datetime.combine(today - dt.timedelta(days=days), dt.time(), tzinfo=VN_TZ)
+    until = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), tzinfo=VN_TZ)
+    spans = (
+        StepTiming.objects.filter(
+            prefix_q("application__station__unit_path", unit.path),
+            application__started_at__gte=since,
+            application__started_at__lt=until,
+            application__status__in=_FINISHED,
+        )
+        .values("application_id")
+        .annotate(
+            first=Min("started_at"),
+            last=Max("ended_at"),
+            signed=Count("id", filter=Q(step="sign", ended_at__isnull=False)),
+        )
+        .filter(signed__gt=0)
+        .order_by("-first")
+        .values_list("first", "last")[:MEASURED_SAMPLE]
+    )
+    minutes = [(last - first).total_seconds() / 60 for first, last in spans]
+    if len(minutes) < MEASURED_MIN_INTAKES:
+        return None, len(minutes)
+    median = Decimal(str(statistics.median(minutes))).quantize(Decimal("0.1"), "ROUND_HALF_UP")
+    return median, len(minutes)
+
+
+def service_minutes_default(
+    *, user: Any, campaign: Campaign, unit: Unit, today: dt.date | None = None
+) -> ServiceMinutes:
+    """The service time a new session at ``unit`` gets unless given its own (module doc)."""
+    if not unit_in_scope(user, unit):
+        raise OutOfScope()
+    median, intakes = service_minutes_measured(unit=unit, today=today)
+    low, high = MEASURED_RANGE
+    if median is not None and low <= median <= high:
+        return ServiceMinutes(minutes=median, measured=True, intakes=intakes, unit_name=unit.name)
+    return ServiceMinutes(
+        minutes=Decimal(campaign.service_minutes),
+        measured=False,
+        intakes=intakes,
+        unit_name=unit.name,
+    )
 
 
 # --- Checks -----------------------------------------------------------------------------
@@ -256,6 +400,57 @@ def _team_locked(actor: Any, campaign: Campaign, team_id: int) -> Team:
     return team
 
 
+_WEEKDAY_NAMES = (
+    gettext_lazy("Monday"),
+    gettext_lazy("Tuesday"),
+    gettext_lazy("Wednesday"),
+    gettext_lazy("Thursday"),
+    gettext_lazy("Friday"),
+    gettext_lazy("Saturday"),
+    gettext_lazy("Sunday"),
+)
+
+
+def pattern_day_check(pattern: ShiftPattern, day: dt.date) -> None:
+    """Refuse a day the shift pattern does not run on: a weekday outside its days, or a
+    public holiday (`calendar.official_holiday`) when it does not work holidays."""
+    weekdays = sorted({int(d) for d in pattern.weekdays or []})
+    values = {
+        "pattern": pattern.name,
+        "day": f"{day:%d/%m/%Y}",
+        "weekday": str(_WEEKDAY_NAMES[day.isoweekday() - 1]),
+        "days": ", ".join(str(_WEEKDAY_NAMES[d - 1]) for d in weekdays if 1 <= d <= 7) or "—",
+    }
+    if day.isoweekday() not in weekdays:
+        raise SessionError(
+            _(
+                "The shift pattern %(pattern)s does not run on %(weekday)s %(day)s; it runs on: "
+                "%(days)s. Nothing was created."
+            )
+            % values
+        )
+    if not pattern.on_holidays and official_holiday(day):
+        raise SessionError(
+            _(
+                "%(day)s is a public holiday and the shift pattern %(pattern)s does not work on "
+                "public holidays. Nothing was created."
+            )
+            % values
+        )
+
+
+def _pattern_for(actor: Any, pattern_id: int) -> ShiftPattern:
+    # As for teams: the actor's own patterns, or one of a unit above them (the province's
+    # pattern used by a commune); never a sibling's.
+    pattern = ShiftPattern.objects.filter(pk=pattern_id).first()
+    if pattern is None or not (
+        path_in_scope(actor, pattern.unit_path)
+        or any(prefix.startswith(pattern.unit_path) for prefix in scope_prefixes(actor))
+    ):
+        raise OutOfScope()
+    return pattern
+
+
 def _unit_for(actor: Any, campaign: Campaign, unit_id: int) -> Unit:
     unit = Unit.objects.filter(pk=unit_id).first()
     if unit is None or not unit_in_scope(actor, unit):
@@ -284,19 +479,24 @@ def session_create(
     site_kind: str,
     site_name: str,
     day: dt.date,
-    start_time: Any,
-    end_time: Any,
+    start_time: Any = None,
+    end_time: Any = None,
     sets: int = 1,
     shifts: list[dict[str, Any]] | None = None,
     equipment_ids: tuple[int, ...] | list[int] = (),
     slot_minutes: int = 30,
     service_minutes: Any = None,
     mobile: bool | None = None,
+    pattern_id: int | None = None,
     _slots: list[SlotSpec] | None = None,
 ) -> Session:
     """Plan a session and its slots (module doc). Refused: a unit outside the campaign, a
     day outside it, a team busy at that time (the error names the other session), sets
-    that are not the team's or are busy."""
+    that are not the team's or are busy, a day the shift pattern does not run on.
+
+    With ``pattern_id`` the pattern's shifts and staff make the session's shifts and its
+    opening hours (``start_time``, ``end_time`` and ``shifts`` are then not used). Without
+    ``service_minutes`` the session gets `service_minutes_default`."""
     require(actor, Capability.SCHEDULE_SESSIONS)
     if site_kind not in SiteKind.values:
         raise SessionError(_("Unknown kind of site."))
@@ -309,6 +509,18 @@ def session_create(
         raise SessionError(_("Choose as many equipment sets as the session uses."))
     if not 5 <= slot_minutes <= 240:
         raise SessionError(_("A time slot lasts between 5 and 240 minutes."))
+    pattern = None
+    if pattern_id is not None:
+        pattern = _pattern_for(actor, pattern_id)
+        pattern_day_check(pattern, day)
+        try:
+            pattern_shifts = shifts_parse(pattern.shifts)
+        except ResourceError as exc:
+            raise SessionError(exc.message) from None
+        shifts = [s.as_dict() for s in pattern_shifts]
+        start_time, end_time = pattern_shifts[0].start, pattern_shifts[-1].end
+    elif start_time in (None, "") or end_time in (None, ""):
+        raise SessionError(_("Give the session's opening hours, or choose a shift pattern."))
     try:
         start, end = time_parse(start_time), time_parse(end_time)
     except ResourceError as exc:
@@ -325,10 +537,22 @@ def session_create(
                     "end": f"{campaign.deadline:%d/%m/%Y}",
                 }
             )
+        if pattern is not None and not (
+            pattern.unit_path.startswith(campaign.unit_path)
+            or campaign.unit_path.startswith(pattern.unit_path)
+        ):
+            raise SessionError(
+                _("The shift pattern %(pattern)s does not work for this campaign.")
+                % {"pattern": pattern.name}
+            )
         team = _team_locked(actor, campaign, team_id)
         _overlap_check(team, day, start, end)
         kits = _equipment(team, equipment_ids, day, start, end)
-        service = Decimal(str(service_minutes)) if service_minutes else campaign.service_minutes
+        if service_minutes:
+            service, service_source = Decimal(str(service_minutes)), "given"
+        else:
+            proposed = service_minutes_default(user=actor, campaign=campaign, unit=unit)
+            service, service_source = proposed.minutes, proposed.source
         if service <= 0:
             raise SessionError(_("The service time must be more than 0 minutes."))
         minutes = sum(_minutes(b) - _minutes(a) for a, b in windows)
@@ -388,6 +612,9 @@ def session_create(
                 "sets": sets,
                 "capacity": capacity,
                 "slots": len(specs),
+                "service_minutes": str(service),
+                "service_source": service_source,
+                "pattern": pattern.pk if pattern is not None else None,
             },
         )
     return session

@@ -468,11 +468,14 @@ def manual_counts(request: HttpRequest, slug: str) -> HttpResponse:
         form = ManualCountForm(
             units=choices, initial={"day": day_param(request, "date", campaign_today(campaign))}
         )
-    entries = (
+    entries = list(
         ManualCount.objects.filter(campaign=campaign, unit__in=units)
         .select_related("unit", "entered_by")
         .order_by("-day", "unit__name")[:200]
     )
+    superseded = services.manual_counts_superseded(campaign=campaign, entries=entries)
+    for entry in entries:
+        entry.superseded_by = superseded.get((entry.unit_id, entry.day))
     return render(
         request,
         "campaigns/manual.html",

@@ -59,6 +59,7 @@ def _row(row: Any) -> dict[str, Any]:
         "row": row,
         "received": num(row.received),
         "manual": num(row.manual) if row.manual else "",
+        "superseded": num(row.manual_superseded) if row.manual_superseded else "",
         "quota": num(row.quota),
         "pct": pct(row.pct),
         "cumulative": num(row.cumulative),

@@ -39,6 +39,7 @@ from cancuoc.campaigns.models import (
     NoticeJob,
     Session,
     SessionStatus,
+    ShiftPattern,
     SiteKind,
     Team,
 )
@@ -59,6 +60,7 @@ from cancuoc.core.errors import DomainError
 from cancuoc.core.scoping import scope_queryset
 from cancuoc.registry.cohort import GROUP_LABELS
 from cancuoc.registry.models import Household
+from cancuoc.units.models import Unit
 
 ATTENDANCE_PAGE = 500  # a session rarely invites more; the rest is one click away
 
@@ -190,13 +192,32 @@ def _session_choices(user: Any, campaign: Any) -> dict[str, list[tuple[int, str]
         user=user,
         lookup="unit_path",
     ).select_related("team")[:500]
+    patterns = scope_queryset(
+        ShiftPattern.objects.select_related("unit"), user=user, lookup="unit_path"
+    ).order_by("name")[:200]
     return {
         "units": [(u.pk, u.name) for u in units_for_user(user, campaign)],
         "teams": [(t.pk, f"{t.name} ({t.unit.name})") for t in teams],
         "equipment": [
             (k.pk, f"{k.serial}" + (f" · {k.team.name}" if k.team else "")) for k in kits
         ],
+        "patterns": [(p.pk, f"{p.name} ({p.unit.name})") for p in patterns],
     }
+
+
+def _service_proposal(
+    user: Any, campaign: Any, units: list[tuple[int, str]], raw: Any
+) -> session_services.ServiceMinutes | None:
+    """The service time proposed for the unit picked (else the first of the form's units):
+    the stations' measured median or the campaign's figure, with its source."""
+    ids = [choice[0] for choice in units]
+    if not ids:
+        return None
+    picked = int(raw) if str(raw or "").isdigit() and int(raw) in ids else ids[0]
+    unit = Unit.objects.filter(pk=picked).first()
+    if unit is None:
+        return None
+    return session_services.service_minutes_default(user=user, campaign=campaign, unit=unit)
 
 
 @login_required
@@ -207,6 +228,8 @@ def session_create(request: HttpRequest, slug: str) -> HttpResponse:
         raise HttpForbidden
     choices = _session_choices(request.user, campaign)
     status = 200
+    picked = request.POST.get("unit_id") if request.method == "POST" else request.GET.get("unit")
+    proposal = _service_proposal(request.user, campaign, choices["units"], picked)
     if request.method == "POST":
         form = SessionForm(request.POST, **choices)
         if form.is_valid():
@@ -234,9 +257,21 @@ def session_create(request: HttpRequest, slug: str) -> HttpResponse:
         }
         if request.GET.get("team", "").isdigit():
             initial["team_id"] = int(request.GET["team"])
+        if request.GET.get("unit", "").isdigit():
+            initial["unit_id"] = int(request.GET["unit"])
+        if proposal is not None:
+            initial["service_minutes"] = proposal.minutes
         form = SessionForm(initial=initial, **choices)
+    if proposal is not None:
+        form.fields["service_minutes"].help_text = " ".join(
+            (proposal.describe(), _("Left empty: the figure for the unit chosen."))
+        )
     context = campaign_context(
-        request, campaign, form=form, service_minutes=campaign.service_minutes
+        request,
+        campaign,
+        form=form,
+        service_minutes=proposal.minutes if proposal else campaign.service_minutes,
+        service_proposal=proposal,
     )
     return render(request, "campaigns/sessions/create.html", context, status=status)
 

@@ -20,6 +20,8 @@ SUITES = [
     "registry_search",
     "registry_cohort",
     "dossiers_timeliness",
+    "campaigns",
+    "enrolment",
 ]
 
 

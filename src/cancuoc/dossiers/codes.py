@@ -6,16 +6,15 @@ of ``DeskSettings.code_pattern``: ``{identifier}``, ``{yymmdd}``, ``{yyyymmdd}``
 ``{seq}`` (with any format spec, e.g. ``{seq:04d}``), plus ``{unit_code}`` and
 ``{province_code}``.
 
-Concurrency: the next number comes from one ``UPDATE ... SET last = last + 1`` on the
-(unit, day) row of ``DossierSequence``, read back in the same transaction. The UPDATE
-takes the row lock first (PostgreSQL makes concurrent receipts wait for each other's
-commit and then see the new value; SQLite's IMMEDIATE transactions serialise writers
-anyway), so no two receipts ever read the same number, which a SELECT FOR UPDATE then
-UPDATE would also achieve but with an extra round trip. The first receipt of a day
-creates the row inside a savepoint; a concurrent creator loses on the unique constraint
-and simply increments the row the winner made. The number is consumed by the receipt's
-transaction: if the receipt fails and rolls back, so does the number, so codes stay
-consecutive.
+Concurrency: the next number comes from one ``UPDATE ... SET last = last + 1 ... RETURNING
+last`` on the (unit, day) row of ``DossierSequence`` (PostgreSQL, and SQLite since 3.35).
+The UPDATE takes the row lock first (PostgreSQL makes concurrent receipts wait for each
+other's commit and then see the new value; SQLite's IMMEDIATE transactions serialise
+writers anyway), so no two receipts ever read the same number, in one round trip where a
+SELECT FOR UPDATE then UPDATE would take two. The first receipt of a day creates the row
+inside a savepoint; a concurrent creator loses on the unique constraint and simply
+increments the row the winner made. The number is consumed by the receipt's transaction:
+if the receipt fails and rolls back, so does the number, so codes stay consecutive.
 """
 
 from __future__ import annotations
@@ -25,8 +24,7 @@ import re
 import string
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -39,6 +37,11 @@ from cancuoc.units.models import Level, Unit
 
 DEFAULT_PATTERN = "{identifier}-{yymmdd}-{seq:04d}"
 _IDENTIFIER = re.compile(r"[0-9A-Za-z][0-9A-Za-z.\-]*")
+# Quoted names read the same on PostgreSQL and SQLite; the table is DossierSequence's.
+_INCREMENT = (
+    'UPDATE "dossiers_dossiersequence" SET "last" = "last" + 1 '
+    'WHERE "unit_id" = %s AND "day" = %s RETURNING "last"'
+)
 PLACEHOLDERS = frozenset({"identifier", "yymmdd", "yyyymmdd", "seq", "unit_code", "province_code"})
 
 
@@ -89,11 +92,11 @@ def desk_settings(unit: Unit) -> DeskSettings:
 def sequence_next(*, unit: Unit, day: dt.date) -> int:
     """The next number of (unit, day); call inside the receipt's transaction."""
     for _attempt in range(3):
-        updated = DossierSequence.objects.filter(unit=unit, day=day).update(last=F("last") + 1)
-        if updated:
-            return DossierSequence.objects.filter(unit=unit, day=day).values_list(
-                "last", flat=True
-            )[0]
+        with connection.cursor() as cursor:
+            cursor.execute(_INCREMENT, [unit.pk, connection.ops.adapt_datefield_value(day)])
+            row = cursor.fetchone()
+        if row is not None:
+            return int(row[0])
         try:
             with transaction.atomic():
                 DossierSequence.objects.create(unit=unit, day=day, last=1)
@@ -116,16 +119,35 @@ def dossier_code_next(*, unit: Unit, day: dt.date, settings: Any = None) -> str:
     )
 
 
-def _province_of(unit: Unit) -> Unit | None:
-    """The province above ``unit`` (itself when it is one), by the parent chain."""
-    current: Unit | None = unit
-    for _hop in range(4):  # nation > province > (district) > commune
-        if current is None:
-            return None
-        if current.level == Level.PROVINCE:
-            return current
-        current = current.parent
-    return None
+def _path_and_ancestors(path: str) -> list[str]:
+    """``/2025/42/18073/`` → ``/``, ``/2025/``, ``/2025/42/``, ``/2025/42/18073/``."""
+    parts = [part for part in path.split("/") if part]
+    return ["/"] + ["/" + "/".join(parts[: n + 1]) + "/" for n in range(len(parts))]
+
+
+def desk_settings_and_area(unit: Unit) -> tuple[DeskSettings, str]:
+    """``desk_settings(unit)`` and ``desk_area(unit)`` in one query (a receipt needs both).
+
+    The unit's and its ancestors' settings come together by the unit's materialised path
+    (which follows the parent chain ``desk_area`` walks), so a commune without an own
+    area finds its province's in the same read.
+    """
+    rows = list(
+        DeskSettings.objects.filter(unit__path__in=_path_and_ancestors(unit.path)).values_list(
+            "unit_id", "unit__level", "identifier", "code_pattern", "area", "pk"
+        )
+    )
+    own = next((row for row in rows if row[0] == unit.pk), None)
+    if own is None:
+        desk = DeskSettings(unit=unit, identifier=unit.code, code_pattern=DEFAULT_PATTERN, area="")
+    else:
+        desk = DeskSettings(
+            pk=own[5], unit=unit, identifier=own[2], code_pattern=own[3], area=own[4]
+        )
+    if desk.area or unit.level == Level.PROVINCE:
+        return desk, desk.area
+    province = next((row for row in rows if row[1] == Level.PROVINCE), None)
+    return desk, province[4] if province is not None else ""
 
 
 def desk_area(unit: Unit) -> str:
@@ -136,13 +158,7 @@ def desk_area(unit: Unit) -> str:
     only overrides the exceptions, e.g. the mountain or island communes). ``""`` when
     neither is set: intake then refuses procedures that exist only per area.
     """
-    own = desk_settings(unit).area
-    if own:
-        return own
-    province = _province_of(unit)
-    if province is None or province.pk == unit.pk:
-        return ""
-    return desk_settings(province).area
+    return desk_settings_and_area(unit)[1]
 
 
 class DeskSettingsError(DomainError):

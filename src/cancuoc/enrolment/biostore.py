@@ -21,6 +21,7 @@ cut before the capture row referencing it commits).
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import functools
 import hashlib
@@ -29,6 +30,7 @@ import logging
 import os
 import re
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -289,6 +291,114 @@ def blob_put(
             BiometricBlob.objects.filter(pk=digest).update(purged_at=None)
             blob.purged_at = None
     return blob
+
+
+#: Threads that flush a batch's files together: fsync releases the GIL, and concurrent
+#: fsyncs on one file system share the journal's commits (17 files: ~5 ms instead of
+#: ~30-60 ms one after the other on the target machine).
+_FSYNC_THREADS = 8
+_fsync_pool: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _fsync_all(fds: list[int]) -> None:
+    global _fsync_pool
+    if len(fds) < 2:
+        for fd in fds:
+            os.fsync(fd)
+        return
+    # One pool per process: a forked worker (gunicorn, the benchmark) has no threads.
+    if _fsync_pool is None or _fsync_pool[0] != os.getpid():
+        _fsync_pool = (os.getpid(), ThreadPoolExecutor(_FSYNC_THREADS, "biostore-fsync"))
+    list(_fsync_pool[1].map(os.fsync, fds))
+
+
+def _write_many(files: list[tuple[Path, bytes]]) -> None:
+    """Write each ``(path, data)`` atomically, like ``_write_once``, flushing them together.
+
+    All temporary files are written first, then flushed to disk at once, then renamed:
+    a file appears under its digest only once its bytes are durable.
+    """
+    fsync = getattr(settings, "BIOMETRIC_FSYNC", True)
+    pending: list[tuple[int, str, Path]] = []
+    handles: list[int] = []  # still open
+    try:
+        for path, data in files:
+            try:
+                handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            except FileNotFoundError:  # the digest's folder is new (rarely, once full)
+                path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            handles.append(handle)
+            pending.append((handle, temporary, path))
+            view = memoryview(data)
+            while view:
+                view = view[os.write(handle, view) :]
+        if fsync:
+            _fsync_all(handles)
+        while handles:
+            os.close(handles.pop())
+        for _handle, temporary, path in pending:
+            os.replace(temporary, path)
+    except BaseException:
+        while handles:
+            with contextlib.suppress(OSError):
+                os.close(handles.pop())
+        for _handle, temporary, _path in pending:
+            Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def blobs_put_many(*, images: list[tuple[bytes, str]], province_code: str) -> list[BiometricBlob]:
+    """Store many ``(image, content_type)`` at once; their rows, in the same order.
+
+    The same guarantees as ``blob_put`` for each image (encrypted, content-addressed,
+    idempotent, the file durable before its row), with the work batched: every image is
+    checked before anything is written, so one corrupted or oversized image stores
+    nothing of the batch; the files are flushed together; the rows come in one INSERT.
+    """
+    digests = []
+    for image, _content_type in images:
+        _check_size(image)
+        digests.append(hashlib.sha256(image).hexdigest())
+    unique = list(dict.fromkeys(digests))
+    existing = {b.digest: b for b in BiometricBlob.objects.filter(pk__in=unique)}
+    to_store: dict[str, tuple[bytes, str]] = {}
+    for digest, (image, content_type) in zip(digests, images, strict=True):
+        if digest in to_store:
+            continue
+        blob = existing.get(digest)
+        if blob is not None and blob.purged_at is None and blob_path(digest).exists():
+            continue
+        to_store[digest] = (image, image_validate(image=image, content_type=content_type))
+    _write_many(
+        [
+            (blob_path(digest), _encrypt(digest, image))
+            for digest, (image, _type) in to_store.items()
+            if not blob_path(digest).exists()
+        ]
+    )
+    new_rows = [
+        BiometricBlob(
+            digest=digest,
+            province_code=province_code[:2],
+            content_type=normalised,
+            size=len(image),
+        )
+        for digest, (image, normalised) in to_store.items()
+        if digest not in existing
+    ]
+    if new_rows:
+        # ON CONFLICT DO NOTHING: a row a concurrent upload of the same bytes committed
+        # is simply there (no savepoint needed, no error to recover from).
+        BiometricBlob.objects.bulk_create(new_rows, ignore_conflicts=True)
+    purged = [d for d in to_store if d in existing and existing[d].purged_at is not None]
+    if purged:
+        # The same bytes captured again after a purge: stored anew.
+        BiometricBlob.objects.filter(pk__in=purged).update(purged_at=None)
+        for digest in purged:
+            existing[digest].purged_at = None
+    made = {row.digest: row for row in new_rows}
+    return [existing.get(d) or made[d] for d in digests]
 
 
 # --- reading ------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from cancuoc.dossiers.services.intake import (
 )
 from cancuoc.dossiers.services.steps import (
     dossier_act,
+    dossier_act_many,
     dossier_apologise,
     dossier_appraise,
     dossier_approve,
@@ -69,6 +70,7 @@ __all__ = [
     "DuplicateSubmission",
     "IllegalAction",
     "dossier_act",
+    "dossier_act_many",
     "dossier_apologise",
     "dossier_appraise",
     "dossier_approve",

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy
 from cancuoc.accounts.roles import Capability, user_can
 from cancuoc.core.audit import audit_record
 from cancuoc.core.errors import DomainError, OutOfScope, PermissionDenied
-from cancuoc.core.events import event_append
+from cancuoc.core.events import EventSpec, events_append_many
 from cancuoc.core.scoping import unit_in_scope
 from cancuoc.core.workdays import VN_TZ
 from cancuoc.dossiers import lifecycle as lc
@@ -137,6 +137,29 @@ def _subject(dossier: Dossier) -> str:
     return f"proc:{dossier.procedure.code}"
 
 
+def _event(
+    dossier: Dossier,
+    *,
+    kind: str,
+    day: dt.date,
+    measures: dict[str, int],
+    actor: Any,
+    unit: Unit | None = None,
+    payload: dict[str, Any] | None = None,
+) -> EventSpec:
+    """The event ``_emit`` appends, for ``events_append_many`` with the step's others."""
+    return EventSpec(
+        kind=f"dossier.{kind}",
+        unit=unit if unit is not None else dossier.unit,
+        day=day,
+        subject=_subject(dossier),
+        measures=measures,
+        obj=dossier,
+        actor=actor,
+        payload={"code": dossier.code, **(payload or {})},
+    )
+
+
 def _emit(
     dossier: Dossier,
     *,
@@ -147,15 +170,18 @@ def _emit(
     unit: Unit | None = None,
     payload: dict[str, Any] | None = None,
 ) -> None:
-    event_append(
-        kind=f"dossier.{kind}",
-        unit=unit if unit is not None else dossier.unit,
-        day=day,
-        subject=_subject(dossier),
-        measures=measures,
-        obj=dossier,
-        actor=actor,
-        payload={"code": dossier.code, **(payload or {})},
+    events_append_many(
+        [
+            _event(
+                dossier,
+                kind=kind,
+                day=day,
+                measures=measures,
+                actor=actor,
+                unit=unit,
+                payload=payload,
+            )
+        ]
     )
 
 

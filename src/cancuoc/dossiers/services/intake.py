@@ -10,12 +10,13 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from cancuoc.core.errors import PermissionDenied
-from cancuoc.core.scoping import scope_queryset
+from cancuoc.core.events import events_append_many
+from cancuoc.core.scoping import path_in_scope, scope_queryset
 from cancuoc.core.workdays import due_date
 from cancuoc.dossiers import lifecycle as lc
 from cancuoc.dossiers.applicant import id_number_valid, phone_normalise, phone_valid
 from cancuoc.dossiers.calendar import work_calendar
-from cancuoc.dossiers.codes import desk_area, desk_settings, dossier_code_next
+from cancuoc.dossiers.codes import desk_area, desk_settings_and_area, dossier_code_next
 from cancuoc.dossiers.models import (
     Channel,
     DeskSettings,
@@ -35,6 +36,7 @@ from cancuoc.dossiers.services._common import (
     DossierError,
     DuplicateSubmission,
     _emit,
+    _event,
     _local_day,
     _moment,
     _record,
@@ -79,6 +81,7 @@ def _intake(
     return_method: str,
     delivery_address: str,
     at: dt.datetime | None,
+    citizen: Any = None,
 ) -> _Intake:
     _require_capability(actor, lc.ACTION_CAPABILITY[action], action)
     receiving_unit = getattr(actor, "unit", None)
@@ -94,8 +97,12 @@ def _intake(
         raise DossierError(_("Unknown procedure: %(code)s.") % {"code": procedure_code})
     unit = _competent_unit(actor, receiving_unit, competent_unit_id)
     _require_competent_level(procedure, unit)
-    receiving_desk = desk_settings(receiving_unit)
-    version = _version_for(procedure, unit, day)
+    # The receiving desk's settings and the competent unit's area: one read when the
+    # desk receives for its own unit (the usual case), two otherwise.
+    receiving_desk, area = desk_settings_and_area(receiving_unit)
+    if unit.pk != receiving_unit.pk:
+        area = desk_area(unit)
+    version = _version_for(procedure, unit, day, area=area)
 
     fields = _applicant(
         actor=actor,
@@ -104,6 +111,7 @@ def _intake(
         applicant_id_number=applicant_id_number,
         applicant_phone=applicant_phone,
         applicant_address=applicant_address,
+        loaded=citizen,
     )
     if channel not in Channel.values:
         raise DossierError(_("Unknown channel: %(channel)s.") % {"channel": channel})
@@ -120,13 +128,13 @@ def _intake(
     return _Intake(procedure, version, unit, receiving_unit, moment, day, receiving_desk, fields)
 
 
-def _version_for(procedure: Procedure, unit: Unit, day: dt.date) -> ProcedureVersion:
-    """The version in force for the competent unit's area (its own, else its province's).
+def _version_for(procedure: Procedure, unit: Unit, day: dt.date, *, area: str) -> ProcedureVersion:
+    """The version in force for the competent unit's ``area`` (``desk_area``: its own,
+    else its province's).
 
     A procedure that exists only per area (2014 ID law) is refused while the area is
     unknown, rather than given the longest time of all areas.
     """
-    area = desk_area(unit)
     version = procedure_version_in_force(procedure=procedure, on=day, area=area)
     if version is None:
         raise DossierError(
@@ -164,12 +172,19 @@ def _applicant(
     applicant_id_number: str,
     applicant_phone: str,
     applicant_address: str,
+    loaded: Any = None,
 ) -> dict[str, Any]:
     citizen = None
     if citizen_id is not None:
         from cancuoc.registry.models import Citizen
 
-        citizen = scope_queryset(Citizen.objects.all(), user=actor).filter(pk=citizen_id).first()
+        if loaded is not None and loaded.pk == citizen_id:
+            # The caller's row, read in this transaction: the same scope check, in memory.
+            citizen = loaded if path_in_scope(actor, loaded.unit_path) else None
+        else:
+            citizen = (
+                scope_queryset(Citizen.objects.all(), user=actor).filter(pk=citizen_id).first()
+            )
         if citizen is None:
             raise DossierError(_("The citizen was not found in your unit's registry."))
         # The registry fills what the clerk left empty: "the citizen fills in no form".
@@ -197,11 +212,13 @@ def _applicant(
 
 def _submission_key(actor: Any, key: str | None) -> str | None:
     """The stored form of ``key``: scoped to the submitting user, so one user's key never
-    collides with (or reveals) another's dossier. A key already used refuses the receipt."""
-    scoped = submission_key_scoped(user=actor, key=key)
-    if scoped is not None and Dossier.objects.filter(submission_key=scoped).exists():
-        raise _duplicate(actor, scoped)
-    return scoped
+    collides with (or reveals) another's dossier.
+
+    A key already used refuses the receipt, by the unique constraint when ``_create``
+    inserts the dossier (``DuplicateSubmission``): no read beforehand, since a repeated
+    form is rare and the receipt's transaction undoes the number it drew.
+    """
+    return submission_key_scoped(user=actor, key=key)
 
 
 def _duplicate(actor: Any, scoped: str) -> DuplicateSubmission:
@@ -256,7 +273,7 @@ def _create(
         with transaction.atomic():
             dossier.save(force_insert=True)
     except IntegrityError as exc:
-        # Two submissions of one form raced past the check above; the loser lands here.
+        # The form was submitted before (or twice at once, and this one lost the race).
         if submission_key and Dossier.objects.filter(submission_key=submission_key).exists():
             raise _duplicate(actor, submission_key) from exc
         raise
@@ -290,6 +307,7 @@ def _receive(
     note: str = "",
     submission_key: str | None = None,
     at: dt.datetime | None = None,
+    citizen: Any = None,
 ) -> Dossier:
     intake = _intake(
         actor=actor,
@@ -305,6 +323,7 @@ def _receive(
         return_method=return_method,
         delivery_address=delivery_address,
         at=at,
+        citizen=citizen,
     )
     key = _submission_key(actor, submission_key)
     if action == lc.ON_THE_SPOT:
@@ -350,23 +369,28 @@ def _receive(
         note=dossier.note,
         data=data,
     )
-    _emit(
-        dossier,
-        kind="receive",
-        day=intake.day,
-        measures={"received": 1, f"received_{dossier.channel}": 1},
-        actor=actor,
-    )
-    if fee_status == FeeStatus.EXEMPT:
-        # The same rollup as a later exemption (dossier_fee_exempt), on the receipt day.
-        _emit(
+    events = [
+        _event(
             dossier,
-            kind=FEE_EXEMPT,
+            kind="receive",
             day=intake.day,
-            measures=fee_exempt_measures(amount),
+            measures={"received": 1, f"received_{dossier.channel}": 1},
             actor=actor,
         )
-    _emit(dossier, kind="due", day=due, measures={"due_open": 1}, actor=actor)
+    ]
+    if fee_status == FeeStatus.EXEMPT:
+        # The same rollup as a later exemption (dossier_fee_exempt), on the receipt day.
+        events.append(
+            _event(
+                dossier,
+                kind=FEE_EXEMPT,
+                day=intake.day,
+                measures=fee_exempt_measures(amount),
+                actor=actor,
+            )
+        )
+    events.append(_event(dossier, kind="due", day=due, measures={"due_open": 1}, actor=actor))
+    events_append_many(events)
     return dossier
 
 
@@ -388,11 +412,14 @@ def dossier_receive(
     note: str = "",
     submission_key: str | None = None,
     at: dt.datetime | None = None,
+    citizen: Any = None,
 ) -> Dossier:
     """Receive a complete dossier: a code, the due date and the fee; status ``received``.
 
     The due date is ``core.workdays.due_date`` with the processing time of the procedure
     version in force on the local receipt date, for the competent unit's area.
+    ``citizen``: the row of ``citizen_id`` when the caller has read it already in this
+    transaction (the enrolment's completion), so it is not read again.
     """
     return _receive(
         actor=actor,
@@ -411,6 +438,7 @@ def dossier_receive(
         note=note,
         submission_key=submission_key,
         at=at,
+        citizen=citizen,
     )
 
 

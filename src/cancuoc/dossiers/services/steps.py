@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from cancuoc.accounts.roles import Capability, user_can
+from cancuoc.core.events import events_append_many
 from cancuoc.core.scoping import unit_in_scope
 from cancuoc.dossiers import hooks
 from cancuoc.dossiers import lifecycle as lc
@@ -25,13 +26,14 @@ from cancuoc.dossiers.services._common import (
     DossierError,
     IllegalAction,
     _action_label,
-    _emit,
+    _event,
     _local_day,
     _locked,
     _moment,
     _record,
     _require_capability,
     _require_competent_level,
+    _require_scope,
     _required_text,
     _routable,
     _status_label,
@@ -247,15 +249,30 @@ _HANDLERS: dict[str, Handler] = {
 }
 
 
-def _not_before_last_step(dossier: Dossier, at: dt.datetime) -> None:
-    last = (
-        DossierTransition.objects.filter(dossier=dossier)
-        .order_by("-at", "-id")
-        .values_list("at", flat=True)
-        .first()
-    )
+def _not_before_last_step(
+    dossier: Dossier, at: dt.datetime, *, last: dt.datetime | None = None
+) -> None:
+    """Refuse a step dated before the dossier's last one (``last``: its date when the
+    caller knows it, i.e. it applied that step itself under the same lock)."""
+    if last is None:
+        last = (
+            DossierTransition.objects.filter(dossier=dossier)
+            .order_by("-at", "-id")
+            .values_list("at", flat=True)
+            .first()
+        )
     if last is not None and at < last:
         raise DossierError(_("This step cannot be dated before the dossier's previous step."))
+
+
+def _values(dossier: Dossier) -> dict[str, Any]:
+    return {f.name: getattr(dossier, f.attname) for f in Dossier._meta.concrete_fields}
+
+
+def _save_changes(dossier: Dossier, before: dict[str, Any]) -> None:
+    """Save the fields a step changed (and ``updated_at``), not the whole row."""
+    changed = [name for name, value in _values(dossier).items() if before[name] != value]
+    dossier.save(update_fields=[*changed, "updated_at"])
 
 
 def _apply(
@@ -267,11 +284,13 @@ def _apply(
     note: str,
     data: dict[str, Any],
     delegated: bool = False,
+    last: dt.datetime | None = None,
 ) -> Dossier:
     """Apply one step: check, change, record (control sheet + audit), emit.
 
     ``delegated``: a stage of an on-the-spot resolution, authorised by the receipt (the
     capability was checked there) and marked ``on_the_spot`` on the control sheet.
+    ``last``: the date of the dossier's last step when the caller just applied it.
     """
     handler = _HANDLERS.get(action)
     if handler is None:
@@ -286,12 +305,13 @@ def _apply(
             _("“%(action)s” is not allowed while the dossier is “%(status)s”.")
             % {"action": _action_label(action), "status": _status_label(from_status)}
         ) from None
-    _not_before_last_step(dossier, at)
+    _not_before_last_step(dossier, at, last=last)
+    before = _values(dossier)
     step = handler(dossier, actor, at, data)
     if delegated:
         step.data["on_the_spot"] = True
     dossier.status = to_status
-    dossier.save()
+    _save_changes(dossier, before)
     _record(
         dossier,
         action=action,
@@ -301,15 +321,19 @@ def _apply(
         note=(note or "").strip(),
         data=step.data,
     )
-    for event in step.events:
-        _emit(
-            dossier,
-            kind=event["kind"],
-            day=event["day"],
-            measures=event["measures"],
-            actor=actor,
-            unit=event.get("unit"),
-        )
+    events_append_many(
+        [
+            _event(
+                dossier,
+                kind=event["kind"],
+                day=event["day"],
+                measures=event["measures"],
+                actor=actor,
+                unit=event.get("unit"),
+            )
+            for event in step.events
+        ]
+    )
     hooks.run(dossier=dossier, action=action, actor=actor, at=at)
     return dossier
 
@@ -339,6 +363,43 @@ def dossier_act(
     moment = _moment(at)
     dossier = _locked(actor, dossier_id)
     return _apply(dossier, actor=actor, action=action, at=moment, note=note, data=data)
+
+
+@transaction.atomic
+def dossier_act_many(
+    *,
+    actor: Any,
+    dossier_id: int,
+    actions: Iterable[str],
+    at: dt.datetime | None = None,
+    received: Dossier | None = None,
+) -> Dossier:
+    """Apply several ``actions`` in order, each exactly as ``dossier_act`` applies it, under
+    one lock (a card dossier is transferred and appraised as the intake completes).
+
+    ``received``: the dossier as ``dossier_receive`` returned it in the caller's current
+    transaction. Its row is still invisible to every other transaction, so it needs no
+    lock and is not read again (only its scope is checked), and its one step so far is
+    the receipt, dated ``received_at``.
+    """
+    moment = _moment(at)
+    last: dt.datetime | None = None  # read with the first action, then the batch's own
+    if received is not None and received.pk == dossier_id:
+        _require_scope(actor, received.unit)
+        dossier, last = received, received.received_at
+    else:
+        dossier = _locked(actor, dossier_id)
+    for action in actions:
+        if action in lc.CREATING_ACTIONS:
+            raise IllegalAction(
+                _("“%(action)s” creates a new dossier; it cannot be applied to one.")
+                % {"action": _action_label(action)}
+            )
+        dossier = _apply(
+            dossier, actor=actor, action=action, at=moment, note="", data={}, last=last
+        )
+        last = moment
+    return dossier
 
 
 def dossier_transfer(

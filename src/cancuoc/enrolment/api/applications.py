@@ -27,7 +27,8 @@ from pydantic import ValidationError
 
 from cancuoc.enrolment import selectors, services
 from cancuoc.enrolment.api._body import json_body, openapi_body, raw_body
-from cancuoc.enrolment.models import Application, ApplicationStatus
+from cancuoc.enrolment.models import Application
+from cancuoc.enrolment.services.batch import application_enrol_created
 
 router = Router()
 
@@ -90,8 +91,12 @@ class DeviceCaptureIn(Schema):
 
 
 class ExceptionIn(Schema):
+    kind: str = Field("rolled", description='"rolled" (a finger) or "iris" (an eye)')
     position: str = Field(max_length=4)
-    reason: str = Field(description="missing, amputated, bandaged or worn")
+    reason: str = Field(
+        description="a finger: missing, amputated, bandaged or worn; an eye: missing, blind, "
+        "injured or unreadable"
+    )
     supervisor_username: str
     supervisor_password: str
 
@@ -182,13 +187,9 @@ def _decode(image: str) -> bytes:
         raise HttpError(400, _("An image is not valid base64.")) from None
 
 
-def _captures_record(
-    *, actor: Any, application_id: uuid.UUID, captures: Iterable[tuple[dict[str, Any], bytes]]
-) -> list[Any]:
+def _capture_data(captures: Iterable[tuple[dict[str, Any], bytes]]) -> list[Any]:
     return [
-        services.capture_record(
-            actor=actor,
-            application_id=application_id,
+        services.CaptureData(
             kind=meta["kind"],
             position=meta.get("position") or "",
             image=image,
@@ -200,6 +201,15 @@ def _captures_record(
         )
         for meta, image in captures
     ]
+
+
+def _captures_record(
+    *, actor: Any, application_id: uuid.UUID, captures: Iterable[tuple[dict[str, Any], bytes]]
+) -> list[Any]:
+    # One batch: one lock, the images flushed together, the rows in bulk (services.batch).
+    return services.captures_record(
+        actor=actor, application_id=application_id, captures=_capture_data(captures)
+    )
 
 
 def _multipart_captures(request: HttpRequest) -> list[tuple[dict[str, Any], bytes]]:
@@ -222,8 +232,11 @@ def _multipart_captures(request: HttpRequest) -> list[tuple[dict[str, Any], byte
     return out
 
 
-def application_view(user: Any, application_id: uuid.UUID) -> Application:
-    return selectors.application_get(user, application_id)
+def application_view(user: Any, application_id: uuid.UUID, *, audit: bool = True) -> Application:
+    """The application as the API shows it. ``audit=False`` for the echo of a write: the
+    service audited the write itself, by the same actor on the same application, so a
+    second "viewed" row per request would only double the log (and the request's cost)."""
+    return selectors.application_get(user, application_id, audit=audit)
 
 
 # --- Step by step -----------------------------------------------------------------------
@@ -236,7 +249,7 @@ def application_view(user: Any, application_id: uuid.UUID) -> Application:
 )
 def application_start(request: HttpRequest, payload: StartIn):  # type: ignore[no-untyped-def]
     application = services.application_start(actor=request.user, **payload.dict())
-    return Status(201, application_view(request.user, application.pk))
+    return Status(201, application_view(request.user, application.pk, audit=False))
 
 
 @router.get(
@@ -255,7 +268,7 @@ def application_confirm(request: HttpRequest, application_id: uuid.UUID, payload
     services.application_confirm(
         actor=request.user, application_id=application_id, **payload.dict()
     )
-    return application_view(request.user, application_id)
+    return application_view(request.user, application_id, audit=False)
 
 
 @router.post(
@@ -296,7 +309,7 @@ def capture_from_device(request: HttpRequest, application_id: uuid.UUID, payload
     summary="A finger exception signed by a supervisor on the spot",
 )
 def finger_exception(request: HttpRequest, application_id: uuid.UUID, payload: ExceptionIn):  # type: ignore[no-untyped-def]
-    capture = services.finger_exception_sign(
+    capture = services.biometric_exception_sign(
         actor=request.user, application_id=application_id, **payload.dict()
     )
     return Status(201, capture)
@@ -309,7 +322,7 @@ def finger_exception(request: HttpRequest, application_id: uuid.UUID, payload: E
 )
 def step_complete(request: HttpRequest, application_id: uuid.UUID, step: str) -> Application:
     services.step_complete(actor=request.user, application_id=application_id, step=step)
-    return application_view(request.user, application_id)
+    return application_view(request.user, application_id, audit=False)
 
 
 @router.post(
@@ -323,7 +336,7 @@ def application_cancel(
     services.application_cancel(
         actor=request.user, application_id=application_id, reason=payload.reason
     )
-    return application_view(request.user, application_id)
+    return application_view(request.user, application_id, audit=False)
 
 
 @router.get(
@@ -338,54 +351,27 @@ def applications_current(request: HttpRequest, station_id: int) -> list[Applicat
 # --- The whole enrolment in one request ------------------------------------------------
 
 
-def _complete(actor: Any, payload: CompleteIn) -> Application:
-    """Start, confirm, capture and complete each step in order, in the caller's transaction."""
-    start = payload.dict(include=set(StartIn.model_fields))
-    application = services.application_start(actor=actor, **start)
-    if application.status != ApplicationStatus.IN_PROGRESS:
-        return application  # sent again after it completed: nothing to do
-    by_kind: dict[str, list[tuple[dict[str, Any], bytes]]] = {}
-    for capture in payload.captures:
-        by_kind.setdefault(capture.kind, []).append(
-            (capture.dict(exclude={"image"}), _decode(capture.image))
-        )
-    unknown = set(by_kind) - {k for kinds in STEP_KINDS.values() for k in kinds}
+def _complete(actor: Any, payload: CompleteIn) -> tuple[Application, bool]:
+    """Start, confirm, capture and complete each step in order (``application_enrol``);
+    the application and whether this request created it."""
+    kinds = {k for step_kinds in STEP_KINDS.values() for k in step_kinds}
+    unknown = {capture.kind for capture in payload.captures} - kinds
     if unknown:
         raise HttpError(
             400, _("Unknown capture kind: %(kind)s.") % {"kind": ", ".join(sorted(unknown))}
         )
-    steps_done: set[str] = set()
-    while application.status == ApplicationStatus.IN_PROGRESS:
-        step = application.step
-        if step in steps_done:
-            raise HttpError(400, _("Step %(step)s did not complete.") % {"step": step})
-        steps_done.add(step)
-        if step == "confirm":
-            application = services.application_confirm(
-                actor=actor,
-                application_id=application.pk,
-                corrections=payload.corrections,
-                evidence=payload.evidence,
-            )
-            continue
-        for kind in STEP_KINDS.get(step, ()):
-            _captures_record(
-                actor=actor, application_id=application.pk, captures=by_kind.pop(kind, ())
-            )
-        if step == "fingerprints":
-            for exception in payload.exceptions:
-                services.finger_exception_sign(
-                    actor=actor, application_id=application.pk, **exception.dict()
-                )
-        application = services.step_complete(actor=actor, application_id=application.pk, step=step)
-    if by_kind:
-        # Captures of a step this citizen skips (a child under 6 gives no biometrics).
-        raise HttpError(
-            400,
-            _("Captures were sent that this application does not take: %(kinds)s.")
-            % {"kinds": ", ".join(sorted(by_kind))},
-        )
-    return application
+    start = payload.dict(include=set(StartIn.model_fields))
+    return application_enrol_created(
+        actor=actor,
+        **start,
+        corrections=payload.corrections,
+        evidence=payload.evidence,
+        captures=_capture_data(
+            (capture.dict(exclude={"image"}), _decode(capture.image))
+            for capture in payload.captures
+        ),
+        exceptions=[exception.dict() for exception in payload.exceptions],
+    )
 
 
 @router.post(
@@ -396,7 +382,5 @@ def _complete(actor: Any, payload: CompleteIn) -> Application:
 )
 def application_complete(request: HttpRequest):  # type: ignore[no-untyped-def]
     payload = json_body(request, CompleteIn)
-    existed = Application.objects.filter(pk=payload.application_id).exists()
-    with transaction.atomic():
-        application = _complete(request.user, payload)
-    return Status(200 if existed else 201, application)
+    application, created = _complete(request.user, payload)  # one transaction
+    return Status(201 if created else 200, application)

@@ -7,8 +7,9 @@ anything is written or rolling the whole call back.
 
 Modules: ``stations`` (stations, tokens, sessions, sync limits), ``intake`` (start to
 completion, cancel, conflicts), ``cards`` (the dossier hook, cards, production file),
-``ingest`` (offline pushes), ``_common`` (errors and shared checks). Import the public
-names from this package.
+``ingest`` (offline pushes), ``batch`` (a step's captures at once, a whole enrolment in
+one call), ``_common`` (errors and shared checks). Import the public names from this
+package.
 """
 
 from cancuoc.enrolment.services._common import (
@@ -19,6 +20,7 @@ from cancuoc.enrolment.services._common import (
     StationLocked,
     StepError,
 )
+from cancuoc.enrolment.services.batch import CaptureData, application_enrol, captures_record
 from cancuoc.enrolment.services.cards import (
     application_approve,
     card_hand_over,
@@ -34,6 +36,7 @@ from cancuoc.enrolment.services.intake import (
     application_confirm,
     application_resolve_conflict,
     application_start,
+    biometric_exception_sign,
     capture_from_device,
     capture_record,
     finger_exception_sign,
@@ -53,6 +56,7 @@ from cancuoc.enrolment.services.stations import (
 __all__ = [
     "LAW_2023_FROM",
     "PROCEDURES",
+    "CaptureData",
     "EnrolmentError",
     "IllegalAction",
     "IngestResult",
@@ -64,11 +68,14 @@ __all__ = [
     "application_cancel",
     "application_complete",
     "application_confirm",
+    "application_enrol",
     "application_ingest",
     "application_resolve_conflict",
     "application_start",
+    "biometric_exception_sign",
     "capture_from_device",
     "capture_record",
+    "captures_record",
     "card_hand_over",
     "card_mark_ready",
     "finger_exception_sign",

@@ -13,7 +13,7 @@ import uuid
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
 from cancuoc.accounts.roles import Capability, user_can
@@ -59,8 +59,10 @@ from cancuoc.enrolment.services._common import (
     station_for,
 )
 from cancuoc.enrolment.services.stations import station_sync_state
+from cancuoc.registry import cohort_rules
 from cancuoc.registry.idnumber import is_valid as _id_number_ok
 from cancuoc.registry.models import (
+    BirthPrecision,
     Citizen,
     DocumentKind,
     DocumentStatus,
@@ -68,8 +70,13 @@ from cancuoc.registry.models import (
     LifeStatus,
 )
 
-#: Card kinds whose valid holder renews rather than gets a first card.
+#: Card kinds whose holder (of any card ever issued) renews rather than gets a first card.
 RENEWABLE_KINDS = (DocumentKind.CCCD_BARCODE, DocumentKind.CCCD_CHIP, DocumentKind.CANCUOC)
+#: Statuses of a document that was issued to the citizen at some time. "cancelled" counts
+#: only with an issue date: an enrolment cancelled before production leaves a cancelled
+#: row that never was a card.
+ISSUED_STATUSES = (DocumentStatus.VALID, DocumentStatus.EXPIRED, DocumentStatus.LOST)
+CMND_KINDS = (DocumentKind.CMND9, DocumentKind.CMND12)
 #: The document kind of the card an application produces, by law.
 CARD_DOCUMENT_KIND = {"2014": DocumentKind.CCCD_CHIP, "2023": DocumentKind.CANCUOC}
 #: The catalogue procedure of each kind of application under each law (dossiers/data).
@@ -81,8 +88,6 @@ PROCEDURES: dict[tuple[str, str], str] = {
     ("2023", ApplicationKind.RENEW): "1.012410",
     ("2023", ApplicationKind.REISSUE): "1.012411",
 }
-#: Milestone ages at which a renewal is free (Circular 59/2019, Circular 73/2024).
-FREE_RENEWAL_AGES = {"2014": (25, 40, 60), "2023": (14, 25, 40, 60)}
 #: The registry fields the citizen confirms at step 1 (the card prints these).
 CONFIRMED_FIELDS = (
     "id_number",
@@ -173,11 +178,31 @@ def _require_in_progress(application: Application) -> None:
         )
 
 
+def latest_card(citizen: Citizen) -> IdentityDocument | None:
+    """The newest CCCD or căn cước card ever issued to the citizen, whatever its status
+    now (valid, expired, lost, or cancelled after issue), or None."""
+    return (
+        IdentityDocument.objects.filter(citizen=citizen, kind__in=RENEWABLE_KINDS)
+        .filter(
+            Q(status__in=ISSUED_STATUSES)
+            | Q(status=DocumentStatus.CANCELLED, issue_date__isnull=False)
+        )
+        .order_by(F("issue_date").desc(nulls_last=True), "-id")
+        .first()
+    )
+
+
 def _auto_kind(citizen: Citizen, day: dt.date) -> str:
-    holds_card = IdentityDocument.objects.filter(
-        citizen=citizen, kind__in=RENEWABLE_KINDS, status=DocumentStatus.VALID
-    ).exists()
-    return ApplicationKind.RENEW if holds_card else ApplicationKind.FIRST
+    """The kind of application when the operator does not choose one.
+
+    A citizen who ever held a CCCD or căn cước card renews (đổi, 50,000 unless a
+    milestone makes it free): the card expired, is expiring at a milestone, or must be
+    changed. An expired card is never a "first card". Re-issue (cấp lại, 70,000) is for a
+    lost card and is chosen by the operator, who hears why the citizen comes: the
+    registry's "lost" flag alone may be stale. Everyone else gets a first card (free), or
+    converts an old CMND (30,000: the procedure's fee, no exemption).
+    """
+    return ApplicationKind.RENEW if latest_card(citizen) is not None else ApplicationKind.FIRST
 
 
 def confirmed_snapshot(citizen: Citizen) -> dict[str, str]:
@@ -196,8 +221,10 @@ def confirmed_snapshot(citizen: Citizen) -> dict[str, str]:
 
 
 def _start_timing(application: Application, step: str, at: dt.datetime) -> None:
-    StepTiming.objects.get_or_create(
-        application=application, step=step, defaults={"started_at": at}
+    # INSERT … ON CONFLICT DO NOTHING on (application, step): a step already started
+    # (a resumed intake) keeps its start, in one query instead of a get_or_create's four.
+    StepTiming.objects.bulk_create(
+        [StepTiming(application=application, step=step, started_at=at)], ignore_conflicts=True
     )
 
 
@@ -243,8 +270,7 @@ def _session(station: Station, session_id: Any, day: dt.date) -> StationSession 
     return session
 
 
-@transaction.atomic
-def application_start(
+def start_or_resume(
     *,
     actor: Any,
     station_id: int,
@@ -255,12 +281,14 @@ def application_start(
     guardian_name: str = "",
     guardian_id_number: str = "",
     at: dt.datetime | None = None,
-) -> Application:
+) -> tuple[Application, bool]:
     """Start a card application for a citizen at a station (step 1, confirm, begins).
 
     The same ``application_id`` again returns the existing application unchanged. A
     citizen who already holds an open application gets ``OpenApplicationExists`` naming
     it, and nothing is created; the database constraint decides when two stations race.
+    Returns the application and whether this call created it; call it inside a
+    transaction (``application_start`` is the service).
     """
     started = time.perf_counter()
     at = moment(at)
@@ -271,7 +299,7 @@ def application_start(
     app_id = as_uuid(application_id) if application_id not in (None, "") else uuid.uuid4()
     existing = Application.objects.filter(pk=app_id).first()
     if existing is not None:
-        return _same_start(actor, existing, citizen_id)
+        return _same_start(actor, existing, citizen_id), False
     station = station_for(actor, station_id)
     require_operator(actor, station)
     if not station.is_active:
@@ -290,14 +318,36 @@ def application_start(
         raise EnrolmentError(_("The registry records this citizen as deceased."))
     if citizen.birth_date is None:
         raise EnrolmentError(_("The citizen's birth date is unknown; correct the registry first."))
+    if citizen.birth_precision != BirthPrecision.DAY:
+        # The registry stores a year- or month-only birth date as the period's first day: the
+        # card would print an invented 01/01 (MRZ, QR) and its expiry would run from it.
+        raise EnrolmentError(
+            _(
+                "The registry knows only the %(precision)s of the citizen's birth (%(shown)s); "
+                "correct the birth date to the exact day in the registry first."
+            )
+            % {
+                "precision": _("year")
+                if citizen.birth_precision == BirthPrecision.YEAR
+                else _("month"),
+                "shown": citizen.birth_date.strftime(
+                    "%Y" if citizen.birth_precision == BirthPrecision.YEAR else "%m/%Y"
+                ),
+            }
+        )
     # The card number is the ID number: a malformed one must be corrected before six
     # minutes of intake, not discovered when the dossier is received at the end.
     if not _id_number_ok(citizen.id_number or ""):
         raise EnrolmentError(_("The citizen's ID number is not valid; correct the registry first."))
     law = law_on(day)
     age = age_on(citizen.birth_date, day)
-    if age < 14 and law == "2014":
-        raise EnrolmentError(_("Under the 2014 law a card is issued only from the age of 14."))
+    regime = rules.law_regime(law)
+    youngest = regime.may_from_age if regime.may_from_age is not None else regime.must_from_age
+    if age < youngest:
+        raise EnrolmentError(
+            _("Under the %(law)s law a card is issued only from the age of %(age)s.")
+            % {"law": law, "age": youngest}
+        )
     guardian_name = " ".join((guardian_name or "").split())[:200]
     guardian_id_number = (guardian_id_number or "").strip()
     if rules.biometrics_required(age_years=age, law=law).guardian and not guardian_name:
@@ -341,7 +391,7 @@ def application_start(
         # citizen at another station (the one-open-application constraint).
         again = Application.objects.filter(pk=app_id).first()
         if again is not None:
-            return _same_start(actor, again, citizen_id)
+            return _same_start(actor, again, citizen_id), False
         raise open_application_error(citizen, open_application_of(citizen.pk)) from exc
     _start_timing(application, Step.CONFIRM, at)
     audit(
@@ -355,7 +405,39 @@ def application_start(
         sync=sync.level,
     )
     add_server_ms(application.pk, Step.CONFIRM, started)
-    return application
+    return application, True
+
+
+@transaction.atomic
+def application_start(
+    *,
+    actor: Any,
+    station_id: int,
+    citizen_id: int,
+    application_id: uuid.UUID | str | None = None,
+    kind: str | None = None,
+    session_id: int | None = None,
+    guardian_name: str = "",
+    guardian_id_number: str = "",
+    at: dt.datetime | None = None,
+) -> Application:
+    """Start a card application for a citizen at a station (step 1, confirm, begins).
+
+    The same ``application_id`` again returns the existing application unchanged. A
+    citizen who already holds an open application gets ``OpenApplicationExists`` naming
+    it, and nothing is created; the database constraint decides when two stations race.
+    """
+    return start_or_resume(
+        actor=actor,
+        station_id=station_id,
+        citizen_id=citizen_id,
+        application_id=application_id,
+        kind=kind,
+        session_id=session_id,
+        guardian_name=guardian_name,
+        guardian_id_number=guardian_id_number,
+        at=at,
+    )[0]
 
 
 def _same_start(actor: Any, existing: Application, citizen_id: int) -> Application:
@@ -365,6 +447,37 @@ def _same_start(actor: Any, existing: Application, citizen_id: int) -> Applicati
 
 
 # --- Step 1: confirm ------------------------------------------------------------------
+
+
+def confirmed_data_for(
+    application: Application, *, actor: Any, corrections: dict[str, Any] | None, evidence: str
+) -> tuple[dict[str, str], int | None]:
+    """The snapshot the citizen confirms (with their corrections, proposed to the
+    registry's correction workflow) and the correction's id, if any."""
+    data = confirmed_snapshot(application.citizen)
+    correction_id = None
+    if corrections:
+        from cancuoc.registry.services import correction_propose
+
+        if not (evidence or "").strip():
+            # The law's intake corrects the registry "with proof" (domain.md §3).
+            raise EnrolmentError(_("A correction needs its evidence."))
+
+        correction = correction_propose(
+            actor=actor,
+            citizen_id=application.citizen_id,
+            kind="correct",
+            changes=corrections,
+            reason=_("Corrected by the citizen at enrolment station %(code)s.")
+            % {"code": application.station.code},
+            evidence=evidence,
+        )
+        correction_id = correction.pk
+        for field, change in correction.changes.items():
+            if field in data:
+                data[field] = change["after"]
+        data["correction_id"] = str(correction_id)
+    return data, correction_id
 
 
 @transaction.atomic
@@ -390,29 +503,9 @@ def application_confirm(
         if application.confirmed_data:
             return application  # a double submit
         _require_in_progress(application)
-    data = confirmed_snapshot(application.citizen)
-    correction_id = None
-    if corrections:
-        from cancuoc.registry.services import correction_propose
-
-        if not (evidence or "").strip():
-            # The law's intake corrects the registry "with proof" (domain.md §3).
-            raise EnrolmentError(_("A correction needs its evidence."))
-
-        correction = correction_propose(
-            actor=actor,
-            citizen_id=application.citizen_id,
-            kind="correct",
-            changes=corrections,
-            reason=_("Corrected by the citizen at enrolment station %(code)s.")
-            % {"code": application.station.code},
-            evidence=evidence,
-        )
-        correction_id = correction.pk
-        for field, change in correction.changes.items():
-            if field in data:
-                data[field] = change["after"]
-        data["correction_id"] = str(correction_id)
+    data, correction_id = confirmed_data_for(
+        application, actor=actor, corrections=corrections, evidence=evidence
+    )
     application.confirmed_data = data
     application.save(update_fields=["confirmed_data"])
     audit(actor, "confirm", application, correction=correction_id)
@@ -432,32 +525,53 @@ def _last_capture(application: Application, kind: str, position: str) -> Capture
     )
 
 
-def _retries_exhausted(application: Application, position: str) -> bool:
-    """The finger's last attempt left only an exception (rules.finger_verdict)."""
-    last = _last_capture(application, CaptureKind.ROLLED, position)
+#: Capture kinds with a retry limit (``finger_retries``): after the last failing attempt a
+#: rolled finger or an eye needs an exception signed by a supervisor, and a slap keeps its
+#: best attempt (slaps only help matching the rolled prints).
+RETRY_LIMITED_KINDS = (CaptureKind.SLAP, CaptureKind.ROLLED, CaptureKind.IRIS)
+#: The kinds a supervisor can sign an exception for, with the reasons each allows.
+EXCEPTION_REASONS: dict[str, tuple[str, ...]] = {
+    CaptureKind.ROLLED: tuple(FingerException.values),
+    CaptureKind.IRIS: rules.EYE_EXCEPTIONS,
+}
+
+
+def capture_exhausted(last: Capture | None, policy: rules.QualityPolicy) -> bool:
+    """The last attempt of a position failed and no retry is left (rules.finger_verdict,
+    with the threshold of the capture's kind)."""
     if last is None or last.exception or last.accepted or last.quality is None:
         return False
     verdict = rules.finger_verdict(
-        score=last.quality, attempt=last.attempt, policy=policy_for(application.station)
+        score=last.quality, attempt=last.attempt, policy=policy, kind=last.kind
     )
     return verdict == "exception_allowed"
+
+
+def _retries_exhausted(
+    application: Application, position: str, kind: str = CaptureKind.ROLLED
+) -> bool:
+    """The position's last attempt left only an exception (or, for a slap, keeping it)."""
+    return capture_exhausted(
+        _last_capture(application, kind, position), policy_for(application.station)
+    )
 
 
 def _score(
     application: Application, kind: str, image: bytes, given: int | None, metrics: dict[str, Any]
 ) -> tuple[int | None, bool]:
-    """The capture's quality score and whether it is accepted."""
-    station = application.station
+    """The capture's quality score and whether it is accepted (the threshold of its kind)."""
+    policy = policy_for(application.station)
     if kind in (CaptureKind.SLAP, CaptureKind.ROLLED):
         if given is None:
             raise StepError(_("The fingerprint scanner reported no quality score."))
-        return given, given >= station.finger_threshold
+        return given, given >= policy.finger_threshold
     if kind == CaptureKind.FACE:
         score = given if given is not None else rules.face_score(image=image, metrics=metrics).score
-        return score, score >= station.face_threshold
+        return score, score >= policy.face_threshold
     if kind == CaptureKind.IRIS:
-        # No iris threshold in the policy: a device's score is held to the finger one.
-        return given, given is None or given >= station.finger_threshold
+        if given is None:
+            raise StepError(_("The iris scanner reported no quality score."))
+        return given, given >= policy.iris_threshold
     return given, True  # signature
 
 
@@ -480,6 +594,34 @@ def _check_capture(application: Application, kind: str, position: str) -> None:
         raise StepError(_("No iris is taken for this application."))
     if kind in (CaptureKind.SLAP, CaptureKind.ROLLED) and not required.fingerprints:
         raise StepError(_("No fingerprints are taken for this citizen."))
+
+
+def retry_limit_check(last: Capture, policy: rules.QualityPolicy) -> None:
+    """Refuse another capture of ``last``'s position when it has an exception or used up
+    its retries (a slap keeps its best attempt; a finger or an eye needs an exception)."""
+    position = last.position
+    if last.exception:
+        if last.kind == CaptureKind.IRIS:
+            raise StepError(
+                _("Eye %(position)s has an exception already.") % {"position": position}
+            )
+        raise StepError(_("Finger %(position)s has an exception already.") % {"position": position})
+    if not capture_exhausted(last, policy):
+        return
+    if last.kind == CaptureKind.SLAP:
+        raise StepError(
+            _("Slap %(position)s used up its retries: its best attempt is kept.")
+            % {"position": position}
+        )
+    if last.kind == CaptureKind.IRIS:
+        raise StepError(
+            _("Eye %(position)s used up its retries: record an exception signed by a supervisor.")
+            % {"position": position}
+        )
+    raise StepError(
+        _("Finger %(position)s used up its retries: record an exception signed by a supervisor.")
+        % {"position": position}
+    )
 
 
 @transaction.atomic
@@ -518,19 +660,8 @@ def capture_record(
             return done
     _check_capture(application, kind, position)
     last = _last_capture(application, kind, position)
-    if kind == CaptureKind.ROLLED and last is not None:
-        if last.exception:
-            raise StepError(
-                _("Finger %(position)s has an exception already.") % {"position": position}
-            )
-        if _retries_exhausted(application, position):
-            raise StepError(
-                _(
-                    "Finger %(position)s used up its retries: record an exception signed by "
-                    "a supervisor."
-                )
-                % {"position": position}
-            )
+    if kind in RETRY_LIMITED_KINDS and last is not None:
+        retry_limit_check(last, policy_for(application.station))
     if attempt is None:
         attempt = (last.attempt if last is not None else 0) + 1
     elif attempt < 1:
@@ -649,39 +780,59 @@ def _supervisor(username: str, password: str) -> Any:
 
 
 @transaction.atomic
-def finger_exception_sign(
+def biometric_exception_sign(
     *,
     actor: Any,
     application_id: Any,
+    kind: str,
     position: str,
     reason: str,
     supervisor_username: str,
     supervisor_password: str,
     at: dt.datetime | None = None,
 ) -> Capture:
-    """Record a finger that cannot be captured, signed off by a supervisor on the spot.
+    """Record a finger or an eye that cannot be captured, signed off by a supervisor.
 
-    Missing, amputated and bandaged fingers are described at once; a worn finger only
-    after its retries are used up. The supervisor types their own credentials at the
-    station; they need the supervision capability over the station's unit and cannot
-    sign their own intake.
+    ``kind`` is "rolled" (a finger: missing, amputated, bandaged, worn) or "iris" (an eye:
+    missing, blind, injured, unreadable). Missing and damaged parts are described at once
+    (domain.md §3); a worn finger or an unreadable eye only after its retries are used up.
+    The supervisor types their own credentials at the station; they need the supervision
+    capability over the station's unit and cannot sign their own intake.
     """
     started = time.perf_counter()
     at = moment(at)
     position = (position or "").upper()
     application = application_locked(actor, application_id)
     require_operator(actor, application.station)
-    if reason not in FingerException.values:
-        raise StepError(_("Choose why the finger cannot be captured."))
-    last = _last_capture(application, CaptureKind.ROLLED, position)
+    eye = kind == CaptureKind.IRIS
+    if kind not in EXCEPTION_REASONS:
+        raise StepError(_("Only a finger or an eye can be signed off."))
+    if reason not in EXCEPTION_REASONS[kind]:
+        raise StepError(
+            _("Choose why the eye cannot be captured.")
+            if eye
+            else _("Choose why the finger cannot be captured.")
+        )
+    last = _last_capture(application, kind, position)
     if last is not None and last.exception:
         return last  # a double submit
-    _check_capture(application, CaptureKind.ROLLED, position)
+    _check_capture(application, kind, position)
     if last is not None and last.accepted:
-        raise StepError(_("Finger %(position)s is already captured.") % {"position": position})
-    if reason == FingerException.WORN and not _retries_exhausted(application, position):
         raise StepError(
-            _("A worn finger needs its retries first; capture finger %(position)s again.")
+            (
+                _("Eye %(position)s is already captured.")
+                if eye
+                else _("Finger %(position)s is already captured.")
+            )
+            % {"position": position}
+        )
+    if reason == rules.AFTER_RETRIES[kind] and not _retries_exhausted(application, position, kind):
+        raise StepError(
+            (
+                _("An unreadable eye needs its retries first; capture eye %(position)s again.")
+                if eye
+                else _("A worn finger needs its retries first; capture finger %(position)s again.")
+            )
             % {"position": position}
         )
     supervisor = _supervisor(supervisor_username, supervisor_password)
@@ -694,9 +845,10 @@ def finger_exception_sign(
         )
     if supervisor.pk == actor.pk:
         raise PermissionDenied(_("Another officer must sign the exception."))
+    step = _STEP_OF_KIND[kind]
     capture = Capture.objects.create(
         application=application,
-        kind=CaptureKind.ROLLED,
+        kind=kind,
         position=position,
         attempt=(last.attempt if last is not None else 0) + 1,
         quality=None,
@@ -706,49 +858,92 @@ def finger_exception_sign(
         exception_signed_by=supervisor,
         captured_at=at,
     )
-    StepTiming.objects.filter(application=application, step=Step.FINGERPRINTS).update(
+    StepTiming.objects.filter(application=application, step=step).update(
         exceptions=F("exceptions") + 1
     )
     audit(
         actor,
-        "finger_exception",
+        "eye_exception" if eye else "finger_exception",
         application,
         position=position,
         reason=reason,
         supervisor=supervisor.get_username(),
     )
-    add_server_ms(application.pk, Step.FINGERPRINTS, started)
+    add_server_ms(application.pk, step, started)
     return capture
+
+
+def finger_exception_sign(
+    *,
+    actor: Any,
+    application_id: Any,
+    position: str,
+    reason: str,
+    supervisor_username: str,
+    supervisor_password: str,
+    at: dt.datetime | None = None,
+) -> Capture:
+    """Record a finger that cannot be captured (``biometric_exception_sign`` for "rolled")."""
+    return biometric_exception_sign(
+        actor=actor,
+        application_id=application_id,
+        kind=CaptureKind.ROLLED,
+        position=position,
+        reason=reason,
+        supervisor_username=supervisor_username,
+        supervisor_password=supervisor_password,
+        at=at,
+    )
 
 
 # --- Steps ----------------------------------------------------------------------------
 
 
-def missing_requirements(application: Application, step: str) -> list[str]:
-    """What ``step`` still lacks, as short English msgids with their position."""
-    captures = list(Capture.objects.filter(application=application).order_by("attempt"))
+def missing_requirements(
+    application: Application, step: str, *, captures: list[Capture] | None = None
+) -> list[str]:
+    """What ``step`` still lacks, as short English msgids with their position.
+
+    ``captures``: all the application's captures when the caller holds them already.
+    """
+    if captures is None:
+        captures = list(Capture.objects.filter(application=application).order_by("attempt"))
     required = required_for(application)
     missing: list[str] = []
+    if step in (Step.FINGERPRINTS, Step.FACE):
+        policy = policy_for(application.station)
+        last: dict[tuple[str, str], Capture] = {}
+        for c in captures:  # ordered by attempt: the last one stays
+            last[(c.kind, c.position)] = c
+
+        def done(kind: str) -> set[str]:
+            """Positions accepted or signed off; for a slap also its retries used up (the
+            best attempt is kept: slaps only help matching the rolled prints)."""
+            positions = {
+                c.position for c in captures if c.kind == kind and (c.accepted or c.exception)
+            }
+            if kind == CaptureKind.SLAP:
+                positions |= {
+                    p for (k, p), c in last.items() if k == kind and capture_exhausted(c, policy)
+                }
+            return positions
+
     if step == Step.FINGERPRINTS and required.fingerprints:
-        done = {
-            c.position
-            for c in captures
-            if c.kind == CaptureKind.ROLLED and (c.accepted or c.exception)
-        }
+        rolled = done(CaptureKind.ROLLED)
         excepted = {c.position for c in captures if c.kind == CaptureKind.ROLLED and c.exception}
-        slaps = {c.position for c in captures if c.kind == CaptureKind.SLAP}
+        slaps = done(CaptureKind.SLAP)
         for slap in rules.SLAPS:
             fingers = rules.SLAP_FINGERS[slap]
             if slap not in slaps and not set(fingers) <= excepted:
                 missing.append(_("slap %(position)s") % {"position": slap})
         for finger in rules.FINGERS:
-            if finger not in done:
+            if finger not in rolled:
                 missing.append(_("finger %(position)s") % {"position": finger})
     if step == Step.FACE:
         if required.face and not any(c.kind == CaptureKind.FACE and c.accepted for c in captures):
             missing.append(_("an accepted face photo"))
         if required.iris:
-            eyes = {c.position for c in captures if c.kind == CaptureKind.IRIS and c.accepted}
+            eyes = done(CaptureKind.IRIS)
             for eye in rules.EYES:
                 if eye not in eyes:
                     missing.append(_("iris %(position)s") % {"position": eye})
@@ -797,18 +992,70 @@ def step_complete(
 # --- Completion -----------------------------------------------------------------------
 
 
+def milestone_reached(
+    citizen: Citizen, card: IdentityDocument, day: dt.date, law: str
+) -> int | None:
+    """The renewal age that ended ``card``'s term, when the citizen has reached it by ``day``
+    and it is a milestone of ``law`` (cohort_rules.REGIMES); else None.
+
+    The card's legal term comes from its issue date under the regime in force that day
+    (the renewal ages and the 2-year rule, ``cohort_rules.card_expiry_age``); without an
+    issue date, from its printed expiry (the birthday it falls on). A card issued within
+    two years before a milestone lasts until the next one, so renewing it at that
+    milestone is not a milestone renewal.
+    """
+    birth = citizen.birth_date
+    if birth is None:
+        return None
+    if card.issue_date is not None:
+        try:
+            regime = cohort_rules.regime_on(card.issue_date)
+        except cohort_rules.NoRegime:
+            regime = cohort_rules.REGIMES[0]  # issued before the first law (bad data)
+        expiry_age = cohort_rules.card_expiry_age(age_on(birth, card.issue_date), regime)
+    elif card.expiry_date is not None:
+        expiry_age = age_on(birth, card.expiry_date)
+    else:
+        return None
+    if expiry_age is None or expiry_age not in rules.law_regime(law).renewal_ages:
+        return None
+    return expiry_age if age_on(birth, day) >= expiry_age else None
+
+
 def _fee_exemption(application: Application) -> str:
-    """Why the card is free (the desk records it as an exemption), or ""."""
+    """Why the card is free (the desk records it as an exemption), or "".
+
+    Fees (domain.md §3; Circular 59/2019/TT-BTC, Circular 73/2024/TT-BTC): a first card is
+    free; converting an old CMND costs 30,000, renewal 50,000, re-issue 70,000 (the
+    procedures' fees). A renewal at the milestone ages of the law (cohort_rules.REGIMES
+    ``renewal_ages``: 25, 40, 60, and 14 under the 2023 law) is free.
+
+    Decision (late milestone renewals): the Circulars exempt "đổi thẻ khi công dân đủ 14,
+    25, 40, 60 tuổi", the renewal that Law 59/2014 art. 21 and Law 26/2023 art. 21 make
+    compulsory when the holder reaches those ages. Neither law sets a deadline for it, and
+    the card's term ended at the milestone whenever the citizen comes. So the exemption
+    follows the cause, not the day of the visit: a card whose legal term ended at a
+    milestone the citizen has reached is renewed free, at 26 for a card that expired at 25
+    as at 25. A renewal for another reason (a damaged card, changed data, a card still in
+    its term, or one that lasts for life) pays; so does a re-issue of a lost card.
+    """
     citizen = application.citizen
     if application.kind == ApplicationKind.FIRST:
-        converts = IdentityDocument.objects.filter(
-            citizen=citizen, kind__in=(DocumentKind.CMND9, DocumentKind.CMND12)
-        ).exists()
-        # A first card is free; converting an old CMND is not (domain.md §3).
-        return "" if converts else "Cấp thẻ lần đầu"
-    if application.kind == ApplicationKind.RENEW and citizen.birth_date is not None:
-        age = age_on(citizen.birth_date, local_day(application.started_at))
-        if age in FREE_RENEWAL_AGES.get(application.law, ()):
+        held_before = (
+            latest_card(citizen) is not None
+            or IdentityDocument.objects.filter(citizen=citizen, kind__in=CMND_KINDS).exists()
+        )
+        # Only a citizen who never held any ID document gets the first card free: an old
+        # CMND is converted (30,000), and a former card is renewed, never "first".
+        return "" if held_before else "Cấp thẻ lần đầu"
+    if application.kind == ApplicationKind.RENEW:
+        card = latest_card(citizen)
+        age = (
+            milestone_reached(citizen, card, local_day(application.started_at), application.law)
+            if card is not None
+            else None
+        )
+        if age is not None:
             return f"Đổi thẻ khi đủ {age} tuổi"
     return ""
 
@@ -847,10 +1094,12 @@ def dossier_create_for(application: Application, *, at: dt.datetime) -> Any:
         )
     from cancuoc.dossiers import lifecycle as dlc
 
-    if dossier.status == dlc.RECEIVED:
-        dossier = desk.dossier_transfer(actor=operator, dossier_id=dossier.pk, at=at)
-    if dossier.status == dlc.TRANSFERRED:
-        dossier = desk.dossier_appraise(actor=operator, dossier_id=dossier.pk, at=at)
+    # Transfer and appraise under one lock (each step recorded as when done alone).
+    actions = {dlc.RECEIVED: [dlc.TRANSFER, dlc.APPRAISE], dlc.TRANSFERRED: [dlc.APPRAISE]}
+    if dossier.status in actions:
+        dossier = desk.dossier_act_many(
+            actor=operator, dossier_id=dossier.pk, actions=actions[dossier.status], at=at
+        )
     return dossier
 
 
@@ -869,6 +1118,8 @@ def enrolled_document(application: Application) -> IdentityDocument:
 
 def complete(application: Application, *, actor: Any, at: dt.datetime, action: str) -> Application:
     """The common end of an intake (online, keep after a conflict, offline ingest)."""
+    if actor is not None and actor.pk == application.operator_id:
+        application.operator = actor  # the same account, already loaded
     dossier = dossier_create_for(application, at=at)
     _transition(application, action)
     application.dossier = dossier
@@ -1027,6 +1278,7 @@ __all__ = [
     "application_confirm",
     "application_resolve_conflict",
     "application_start",
+    "biometric_exception_sign",
     "capture_from_device",
     "capture_record",
     "finger_exception_sign",

@@ -79,6 +79,30 @@ def focused_id(page) -> str:
     return page.evaluate("document.activeElement && document.activeElement.id")
 
 
+def _invitation(world, alice, hana, citizen):
+    """A real campaign invitation for ``citizen`` (campaign, session, slot, code)."""
+    from cancuoc.campaigns.models import Invitation
+    from cancuoc.campaigns.services import invitations as inv
+    from tests.campaigns import session_factories as sf
+
+    scene = sf.scene(world, alice, hana, show_up_rate=100)
+    session = sf.session(alice, scene.camp, world.commune_a, scene.crew)
+    made = inv.invitations_create(actor=alice, session_id=session.pk, citizen_ids=[citizen.pk])
+    return Invitation.objects.select_related("citizen", "session__unit", "slot").get(
+        pk=made.invited[0].pk
+    )
+
+
+def notice_qr(invitation) -> str:
+    """What the printed notice's QR code holds (campaigns/notices.py), with the portal link."""
+    from django.test import override_settings
+
+    from cancuoc.campaigns.notices import notice_context
+
+    with override_settings(CAMPAIGN_PORTAL_URL="https://dichvucong.example.vn/portal/invitation/"):
+        return notice_context(invitation)["qr"]
+
+
 @pytest.fixture
 def biometrics(settings, tmp_path):
     settings.BIOMETRIC_ROOT = tmp_path / "bio"
@@ -89,7 +113,7 @@ def biometrics(settings, tmp_path):
 
 @pytest.mark.django_db(transaction=True)
 def test_an_enrolment_at_a_station_with_a_worn_finger_and_a_supervisor_sign_off(
-    live_server, page, screenshot, world, biometrics
+    live_server, page, screenshot, world, biometrics, alice, hana
 ):
     base = live_server.url
     ef.load_card_procedures()
@@ -112,6 +136,8 @@ def test_an_enrolment_at_a_station_with_a_worn_finger_and_a_supervisor_sign_off(
         unit=world.commune_a, full_name="Đặng Thị Hoa", sex="F", permanent_address="Thôn 3"
     )
     find_url = f"/enrolment/stations/{station.pk}/find/"
+    # Hoa was invited by the commune's campaign: her printed notice carries a QR code.
+    invitation = _invitation(world, alice, hana, hoa)
 
     # The operator logs in to the station's page; the start of the day is not counted.
     log_in(page, base, operator.username, "/enrolment/")
@@ -182,7 +208,7 @@ def test_an_enrolment_at_a_station_with_a_worn_finger_and_a_supervisor_sign_off(
     op = Operator(page)
     op.key("n")  # next citizen
     assert page.url == f"{base}{find_url}"
-    op.fill("#id_q", f"CONG AN XA THACH HA|{hoa.id_number}|Dang Thi Hoa")  # the invitation QR
+    op.fill("#id_q", notice_qr(invitation))  # the scanner types the notice's QR code
     op.key("Enter")
     op.key("Enter")
     application = Application.objects.get(citizen=hoa)
@@ -230,6 +256,8 @@ def test_an_enrolment_at_a_station_with_a_worn_finger_and_a_supervisor_sign_off(
     op.key("Enter")
     application.refresh_from_db()
     assert application.status == "completed"
+    invitation.refresh_from_db()
+    assert (invitation.status, invitation.application_id) == ("attended", application.pk)
     exception = Capture.objects.get(application=application, position="R5", exception="missing")
     assert exception.exception_signed_by.username == "truong_cong_an"
     # The same path plus the supervisor's three (username, password, Enter) and the key

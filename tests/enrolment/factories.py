@@ -266,3 +266,38 @@ def completed_application(
     return in_progress_application(
         station=station, citizen=citizen, actor=actor, at=at, until="done", **kw
     )
+
+
+#: Every capture a complete intake of an adult under the 2023 law holds (one each).
+FULL_INTAKE = (
+    *[("slap", p) for p in ("LS", "RS", "TS")],
+    *[("rolled", p) for p in ("R1", "R2", "R3", "R4", "R5", "L1", "L2", "L3", "L4", "L5")],
+    ("face", ""),
+    ("iris", "R"),
+    ("iris", "L"),
+    ("signature", ""),
+)
+
+
+def complete_capture_rows(rows: list[dict], *, digest: str, at: dt.datetime) -> list[dict]:
+    """``rows`` (offline record captures) plus an accepted capture, all of one image
+    ``digest``, for every position of :data:`FULL_INTAKE` they lack: the server refuses
+    to complete an offline record whose steps are incomplete."""
+    have = {(r["kind"], r["position"]) for r in rows}
+    extra = [
+        {
+            "kind": kind,
+            "position": position,
+            "attempt": 1,
+            "quality": 95,
+            "accepted": True,
+            "digest": digest,
+            "exception": "",
+            "exception_signed_by": None,
+            "device": "simulator:T-1",
+            "captured_at": at.isoformat(),
+        }
+        for kind, position in FULL_INTAKE
+        if (kind, position) not in have
+    ]
+    return [*rows, *extra]

@@ -113,7 +113,8 @@ def test_biometrics_required_by_age_and_law(age, law, expected):
 def test_biometrics_rules_hold_for_every_age(age, law):
     required = biometrics_required(age_years=age, law=law)
     assert required.guardian == (age < 14)
-    assert required.fingerprints == required.face == (age >= 6)
+    # The 2014 law exempted no age from biometrics (it issued no card under 14 at all).
+    assert required.fingerprints == required.face == (age >= 6 or law == "2014")
     assert required.iris == (age >= 6 and law == "2023")
 
 

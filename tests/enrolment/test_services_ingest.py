@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 
 import pytest
+from django.utils import translation
 
 from cancuoc.core.errors import PermissionDenied
 from cancuoc.core.models import Event
@@ -40,8 +41,15 @@ def station_a(world, op_a):
 
 
 def record(citizen, *, app_id=None, signer="sup_a"):
+    rec = _record(citizen, app_id=app_id, signer=signer)
+    rec["captures"] = ef.complete_capture_rows(rec["captures"], digest=rec["_filler"], at=AT)
+    del rec["_filler"]
+    return rec
+
+
+def _record(citizen, *, app_id=None, signer="sup_a"):
     digests = []
-    for seed in range(3):
+    for seed in range(4):
         blob = biostore.blob_put(
             image=ef.png(seed=900 + seed), content_type="image/png", province_code="42"
         )
@@ -58,6 +66,7 @@ def record(citizen, *, app_id=None, signer="sup_a"):
         for n, step in enumerate(("confirm", "fingerprints", "face", "review", "sign"))
     ]
     return {
+        "_filler": digests[3],
         "format": 1,
         "id": str(app_id or uuid.uuid4()),
         "citizen_id": citizen.pk,
@@ -123,12 +132,12 @@ def test_ingest_creates_then_duplicates(world, station_a, op_a, sup_a):
     assert (application.status, application.offline) == ("completed", True)
     assert application.completed_at == AT + dt.timedelta(minutes=5)
     assert application.dossier.status == "in_appraisal"
-    assert Capture.objects.filter(application=application).count() == 3
+    assert Capture.objects.filter(application=application).count() == 17
     assert StepTiming.objects.filter(application=application).count() == 5
     assert Event.objects.get(kind="enrolment.completed").day == AT.date()
     again = services.application_ingest(station=station_a, record=rec, at=PUSHED)
     assert again.status == "duplicate"
-    assert Application.objects.count() == 1 and Capture.objects.count() == 3
+    assert Application.objects.count() == 1 and Capture.objects.count() == 17
 
 
 def test_ingest_conflict_is_stored_and_resolved(world, station_a, op_a, sup_a):
@@ -196,4 +205,25 @@ def test_ingest_that_cannot_make_its_dossier_is_kept_as_conflict(
     assert result.status == "conflict"
     kept = Application.objects.get(pk=rec["id"])
     assert kept.status == "conflict" and "9.999999" in kept.note
-    assert Capture.objects.filter(application=kept).count() == 3
+    assert Capture.objects.filter(application=kept).count() == 17
+
+
+def test_an_incomplete_or_unlawful_offline_record_waits_for_a_supervisor(world, station_a, sup_a):
+    # The laptop's own checks are trusted for nothing: the server re-checks the record.
+    citizen = factories.citizen(unit=world.commune_a)
+    rec = record(citizen)
+    rec["captures"] = [c for c in rec["captures"] if c["kind"] != "iris"]
+    result = services.application_ingest(station=station_a, record=rec, at=PUSHED)
+    assert result.status == "conflict"
+    kept = Application.objects.get(pk=rec["id"])
+    assert (kept.status, kept.dossier_id) == ("conflict", None)
+    with translation.override("en"):
+        assert "is incomplete" in kept.note and "R" in kept.note
+    assert Capture.objects.filter(application=kept).count() == 15  # nothing dropped
+    child = factories.citizen(unit=world.commune_a, birth_date=dt.date(2015, 1, 1))
+    young = record(child)
+    result = services.application_ingest(station=station_a, record=young, at=PUSHED)
+    assert result.status == "conflict"
+    assert "guardian" in Application.objects.get(pk=young["id"]).note.lower() or (
+        "giám hộ" in Application.objects.get(pk=young["id"]).note
+    )

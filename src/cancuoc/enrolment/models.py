@@ -49,6 +49,8 @@ class Station(models.Model):
     finger_threshold = models.PositiveSmallIntegerField(_("finger quality threshold"), default=40)
     finger_retries = models.PositiveSmallIntegerField(_("retries per finger"), default=3)
     face_threshold = models.PositiveSmallIntegerField(_("face quality threshold"), default=90)
+    # MOSIP's registration default for iris quality (mosip.registration.iris_threshold).
+    iris_threshold = models.PositiveSmallIntegerField(_("iris quality threshold"), default=60)
     # An offline station warns at the limit and refuses new work beyond it.
     max_days_unsynced = models.PositiveSmallIntegerField(_("days without sync allowed"), default=3)
     max_unsent = models.PositiveIntegerField(_("unsent enrolments allowed"), default=300)
@@ -246,6 +248,20 @@ class FingerException(models.TextChoices):
     WORN = "worn", _("Worn, unreadable")
 
 
+class EyeException(models.TextChoices):
+    MISSING = "missing", _("Missing eye")
+    BLIND = "blind", _("Blind eye")
+    INJURED = "injured", _("Injured or bandaged eye")
+    UNREADABLE = "unreadable", _("Unreadable after the retries")
+
+
+#: Every reason a capture may be replaced by a signed exception (fingers and eyes).
+EXCEPTION_CHOICES = [
+    *FingerException.choices,
+    *[(value, label) for value, label in EyeException.choices if value not in FingerException],
+]
+
+
 class Capture(models.Model):
     """One attempt at one capture (a finger, a slap, the face, an eye, the signature)."""
 
@@ -259,7 +275,7 @@ class Capture(models.Model):
     blob = models.ForeignKey(
         BiometricBlob, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    exception = models.CharField(max_length=10, choices=FingerException.choices, blank=True)
+    exception = models.CharField(max_length=10, choices=EXCEPTION_CHOICES, blank=True)
     exception_signed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

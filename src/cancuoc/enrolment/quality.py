@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 from PIL import Image, ImageDraw, ImageFilter, ImageStat
 
+from cancuoc.registry.cohort_rules import REGIMES, Regime
+
 #: Rolled prints in capture order: right thumb → left little finger (thumb = 1).
 FINGERS = ("R1", "R2", "R3", "R4", "R5", "L1", "L2", "L3", "L4", "L5")
 #: Flat slaps, 4-4-2: left four, right four, the two thumbs.
@@ -32,13 +34,34 @@ LAWS = ("2014", "2023")
 
 Verdict = Literal["accept", "retry", "exception_allowed"]
 
+#: Why an eye gives no iris image (signed off by a supervisor, as a finger exception is).
+#: "unreadable" is allowed only after the eye's retries are used up, like a worn finger.
+EYE_EXCEPTIONS = ("missing", "blind", "injured", "unreadable")
+#: The finger exception reasons (models.FingerException), here for the pure rules.
+FINGER_EXCEPTIONS = ("missing", "amputated", "bandaged", "worn")
+#: The reason that needs the retries used up first, per kind of capture.
+AFTER_RETRIES = {"rolled": "worn", "iris": "unreadable"}
+
 
 @dataclass(frozen=True)
 class QualityPolicy:
     finger_threshold: int = 40
-    #: Retries after the first attempt: 3 means up to 4 attempts, then an exception.
+    #: Retries after the first attempt: 3 means up to 4 attempts, then an exception. The
+    #: same count holds for slaps and irises (MOSIP uses one retry setting for all).
     finger_retries: int = 3
     face_threshold: int = 90
+    #: MOSIP's registration client default ``mosip.registration.iris_threshold=60`` (its
+    #: device quality scale 1–100, like the finger and face ones). An iris score is never
+    #: held to the finger threshold: the scales differ by modality.
+    iris_threshold: int = 60
+
+    def threshold(self, kind: str) -> int:
+        """The quality threshold of a capture kind ("slap", "rolled", "iris", "face")."""
+        if kind == "iris":
+            return self.iris_threshold
+        if kind == "face":
+            return self.face_threshold
+        return self.finger_threshold
 
 
 def finger_attempts_allowed(policy: QualityPolicy) -> int:
@@ -46,16 +69,19 @@ def finger_attempts_allowed(policy: QualityPolicy) -> int:
     return 1 + max(0, policy.finger_retries)
 
 
-def finger_verdict(*, score: int, attempt: int, policy: QualityPolicy) -> Verdict:
+def finger_verdict(
+    *, score: int, attempt: int, policy: QualityPolicy, kind: str = "rolled"
+) -> Verdict:
     """What to do after attempt number ``attempt`` (1-based) scored ``score``.
 
     A score at or above the threshold is accepted on any attempt. Below it the operator
     retries until the retries are used up (the first capture plus ``finger_retries``);
-    the last failing attempt — or any later one — leaves only an exception.
+    the last failing attempt — or any later one — leaves only an exception. ``kind``
+    picks the threshold: the same rule serves slaps, rolled prints and irises.
     """
     if attempt < 1:
         raise ValueError("attempt numbers start at 1")
-    if score >= policy.finger_threshold:
+    if score >= policy.threshold(kind):
         return "accept"
     if attempt < finger_attempts_allowed(policy):
         return "retry"
@@ -246,19 +272,34 @@ class Required:
     guardian: bool
 
 
+#: The regime (registry/cohort_rules.REGIMES) of each law an application is made under.
+LAW_REGIMES = {"2014": "cccd_2014", "2023": "identity_2023"}
+
+
+def law_regime(law: str) -> Regime:
+    """The legal data (ages, renewal milestones) of ``law``; ValueError when unknown."""
+    code = LAW_REGIMES.get(law)
+    regime = next((r for r in REGIMES if r.code == code), None)
+    if regime is None:
+        raise ValueError(f"unknown law {law!r}")
+    return regime
+
+
 def biometrics_required(*, age_years: int, law: str) -> Required:
     """What the intake collects from a citizen of ``age_years`` under ``law``.
 
-    Law on Identity 2023 art. 23 (domain.md §3): under 6 no biometrics at all and a
-    guardian applies; from 6 to 13 biometrics and a guardian present; from 14 the citizen
-    alone. Iris is collected only under the 2023 law. The 2014 law issued no card under
-    14; the rule still answers (a guardian) so a caller's own age check decides.
+    The ages come from the law's regime (registry/cohort_rules.REGIMES, data with an
+    effective date), not from constants here. Law on Identity 2023 art. 23 (domain.md §3):
+    under ``no_biometrics_below`` (6) no biometrics at all and a guardian applies; below
+    ``must_from_age`` (14) biometrics and a guardian present; from it the citizen alone.
+    Iris is collected only under the 2023 law. The 2014 law issued no card under 14 and
+    exempted no age from biometrics (its regime has no ``no_biometrics_below``); the rule
+    still answers (a guardian) so a caller's own age check decides.
     """
-    if law not in LAWS:
-        raise ValueError(f"unknown law {law!r}")
+    regime = law_regime(law)
     if age_years < 0:
         raise ValueError("age cannot be negative")
-    guardian = age_years < 14
-    if age_years < 6:
+    guardian = age_years < regime.must_from_age
+    if regime.no_biometrics_below is not None and age_years < regime.no_biometrics_below:
         return Required(fingerprints=False, face=False, iris=False, guardian=True)
     return Required(fingerprints=True, face=True, iris=law == "2023", guardian=guardian)

@@ -296,12 +296,51 @@ def timing_stats(
 # --- Finding the citizen --------------------------------------------------------------
 
 
+def invitation_code_in(text: str) -> str:
+    """The invitation code a scanned notice QR holds, or "".
+
+    The notice's QR (campaigns/notices.py ``notice_context``) holds the code alone, or the
+    portal's address with ``?code=<code>``; a typed code may carry its dash or spaces
+    ("ABCDE-FGHJK"). A code is ``CODE_LENGTH`` characters of ``CODE_ALPHABET``.
+    """
+    from urllib.parse import parse_qs, urlsplit
+
+    from cancuoc.campaigns.services.invitations import (
+        CODE_ALPHABET,
+        CODE_LENGTH,
+        code_normalise,
+    )
+
+    candidate = text
+    if "?" in text or "://" in text:
+        values = parse_qs(urlsplit(text).query).get("code") or []
+        candidate = values[0] if values else ""
+    code = code_normalise(candidate)
+    if len(code) == CODE_LENGTH and all(ch in CODE_ALPHABET for ch in code):
+        return code
+    return ""
+
+
+def _invited_citizen_ids(text: str) -> list[int]:
+    """The citizen invited under the code in ``text`` (campaigns.Invitation), if any."""
+    from django.apps import apps
+
+    if not apps.is_installed("cancuoc.campaigns"):
+        return []
+    code = invitation_code_in(text)
+    if not code:
+        return []
+    invitation = apps.get_model("campaigns", "Invitation")
+    return list(invitation.objects.filter(code=code).values_list("citizen_id", flat=True)[:1])
+
+
 def citizen_find(user: Any, *, query: str, limit: int = 20) -> list[Citizen]:
     """The citizens in scope a station operator looks for.
 
     Accepts the 12-digit ID, an old 9- or 12-digit CMND (or a former number), a name with
-    a birth date ("Nguyễn Văn An 17/05/1990"), or the text of an invitation's QR code
-    (for now: any text holding a 12-digit ID). Every search is audited once.
+    a birth date ("Nguyễn Văn An 17/05/1990"), or the text of an invitation's QR code: the
+    invitation code alone or the portal link holding it (the citizen it invites, if the
+    user may see them), else any text holding a 12-digit ID. Every search is audited once.
     """
     from cancuoc.registry.selectors import citizen_search, citizens_visible
 
@@ -311,6 +350,22 @@ def citizen_find(user: Any, *, query: str, limit: int = 20) -> list[Citizen]:
     if not text:
         return []
     visible = citizens_visible(user=user).select_related("current_unit", "permanent_unit")
+    invited = _invited_citizen_ids(text)
+    if invited:
+        # A code names one citizen; one outside the user's scope is simply not found.
+        found = list(visible.filter(pk__in=invited))
+        audit_record(
+            actor=user,
+            action="citizen.search",
+            unit=user.unit,
+            detail={
+                "q": text[:200],
+                "matches": len(found),
+                "via": "enrolment",
+                "invitation": True,
+            },
+        )
+        return found
     compact = text.replace(" ", "").replace(".", "")
     numbers: list[str] = [compact] if _CMND9.match(compact) else _ID.findall(text)
     if numbers:

@@ -9,7 +9,15 @@ Format 1::
 
     {"format": 1, "generated_at": iso, "station": {...}, "session": {...} | null,
      "units": [...], "users": [...], "citizens": [...], "documents": [...],
-     "invitations": []}
+     "invitations": [...]}
+
+``invitations`` lists the campaign invitations expected at the station on the session's day
+(or the pull's day): the invitations of the station's unit (and the units under it) whose
+campaign session is on that day, still expected (invited, reminded, rescheduled). When the
+station session names its campaign session (``campaign_session_ref``), only that session's.
+Their citizens are in ``citizens`` even when the cohort would not list them (a citizen
+under 14 invited on request). Each row: id, code, citizen_id, session_id, day, slot start
+and end, status.
 """
 
 from __future__ import annotations
@@ -54,7 +62,8 @@ DOCUMENT_FIELDS = (
 )  # fmt: skip
 STATION_FIELDS = (
     "id", "code", "name", "kind", "unit_id", "unit_path", "province_code", "device_profile",
-    "finger_threshold", "finger_retries", "face_threshold", "max_days_unsynced", "max_unsent",
+    "finger_threshold", "finger_retries", "face_threshold", "iris_threshold", "max_days_unsynced",
+    "max_unsent",
     "is_active",
 )  # fmt: skip
 SESSION_FIELDS = (
@@ -72,6 +81,7 @@ _DATE_FIELDS = {
     "day",
 }
 _DATETIME_FIELDS = {"opened_at", "closed_at"}
+INVITATION_FIELDS = ("id", "code", "citizen_id", "session_id", "day", "start", "end", "status")
 
 
 class SliceError(DomainError):
@@ -108,6 +118,44 @@ def _due_citizen_ids(*, actor: Any, station: Station, on: dt.date) -> list[int]:
     return [row.citizen_id for row in rows]
 
 
+def _expected_invitations(
+    *, actor: Any, station: Station, session: StationSession | None, on: dt.date
+) -> list[dict[str, Any]]:
+    """The campaign invitations expected at the station that day (module doc), or []."""
+    from django.apps import apps
+
+    if not apps.is_installed("cancuoc.campaigns"):
+        return []
+    from cancuoc.campaigns.lifecycle import EXPECTED
+    from cancuoc.campaigns.models import Invitation
+    from cancuoc.core.scoping import prefix_q, scope_queryset
+
+    invitations = scope_queryset(
+        Invitation.objects.filter(prefix_q("unit_path", station.unit_path)),
+        user=actor,
+        lookup="unit_path",
+    ).filter(status__in=[str(s) for s in EXPECTED])
+    ref = session.campaign_session_ref if session is not None else ""
+    if ref.isdigit():
+        invitations = invitations.filter(session_id=int(ref))
+    else:
+        invitations = invitations.filter(session__day=session.day if session else on)
+    rows = invitations.select_related("session", "slot").order_by("slot__start", "pk")
+    return [
+        {
+            "id": i.pk,
+            "code": i.code,
+            "citizen_id": i.citizen_id,
+            "session_id": i.session_id,
+            "day": i.session.day.isoformat(),
+            "start": f"{i.slot.start:%H:%M}",
+            "end": f"{i.slot.end:%H:%M}",
+            "status": i.status,
+        }
+        for i in rows
+    ]
+
+
 def slice_build(
     *,
     actor: Any,
@@ -136,7 +184,15 @@ def slice_build(
     else:
         ids = _due_citizen_ids(actor=actor, station=station, on=timezone.localdate(now))
         wanted = citizens_visible(user=actor).filter(pk__in=ids)
-    citizens = list(wanted.order_by("pk"))
+    today = timezone.localdate(now)
+    invitations = _expected_invitations(actor=actor, station=station, session=session, on=today)
+    invited = {row["citizen_id"] for row in invitations}
+    if invited:
+        # The invited are found offline by their notice's code: they travel in the slice.
+        wanted = wanted | citizens_visible(user=actor).filter(pk__in=invited)
+    citizens = list(wanted.distinct().order_by("pk"))
+    known = {c.pk for c in citizens}
+    invitations = [row for row in invitations if row["citizen_id"] in known]
     documents = list(IdentityDocument.objects.filter(citizen__in=citizens).order_by("pk"))
     unit_ids = {station.unit_id}
     for citizen in citizens:
@@ -158,6 +214,7 @@ def slice_build(
             "citizens": len(citizens),
             "session": session_id,
             "by_id": bool(id_numbers),
+            "invitations": len(invitations),
         },
     )
     Station.objects.filter(pk=station.pk).update(last_pull_at=now)
@@ -170,7 +227,7 @@ def slice_build(
         "users": [_row(u, USER_FIELDS) for u in operators],
         "citizens": [_row(c, CITIZEN_FIELDS) for c in citizens],
         "documents": [_row(d, DOCUMENT_FIELDS) for d in documents],
-        "invitations": [],
+        "invitations": invitations,
     }
 
 

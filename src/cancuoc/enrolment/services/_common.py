@@ -20,8 +20,9 @@ from cancuoc.core.workdays import VN_TZ
 from cancuoc.enrolment import quality
 from cancuoc.enrolment.models import Application, Station, StepTiming
 
-#: The Law on Identity 2023 applies to applications started from this day (domain.md §3).
-LAW_2023_FROM = dt.date(2024, 7, 1)
+#: The Law on Identity 2023 applies to applications started from this day (domain.md §3):
+#: the regime table's effective date, so the law's dates live in one place.
+LAW_2023_FROM = quality.law_regime("2023").effective_from
 
 #: The subject of every enrolment event (one rollup stream for the whole intake).
 EVENT_SUBJECT = "enrolment"
@@ -146,6 +147,7 @@ def policy_for(station: Station) -> quality.QualityPolicy:
         finger_threshold=station.finger_threshold,
         finger_retries=station.finger_retries,
         face_threshold=station.face_threshold,
+        iris_threshold=station.iris_threshold,
     )
 
 

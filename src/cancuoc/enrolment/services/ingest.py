@@ -21,7 +21,6 @@ from cancuoc.enrolment.models import (
     BiometricBlob,
     Capture,
     CaptureKind,
-    FingerException,
     Station,
     StationSession,
     Step,
@@ -35,10 +34,16 @@ from cancuoc.enrolment.services._common import (
     local_day,
     moment,
     operates,
+    required_for,
     supervises,
 )
-from cancuoc.enrolment.services.intake import complete, open_application_of
-from cancuoc.registry.models import Citizen
+from cancuoc.enrolment.services.intake import (
+    EXCEPTION_REASONS,
+    complete,
+    missing_requirements,
+    open_application_of,
+)
+from cancuoc.registry.models import BirthPrecision, Citizen, LifeStatus
 
 
 @dataclass(frozen=True)
@@ -96,12 +101,12 @@ def _captures(application: Application, rows: list[dict[str, Any]]) -> list[Capt
         kind = str(row["kind"])
         exception = str(row.get("exception") or "")
         if kind not in CaptureKind.values or (
-            exception and exception not in FingerException.values
+            exception and exception not in EXCEPTION_REASONS.get(kind, ())
         ):
             raise EnrolmentError(_("A capture of the record is not valid."))
         signer = _user(row.get("exception_signed_by"))
         if exception and signer is None:
-            raise EnrolmentError(_("A finger exception of the record has no known signer."))
+            raise EnrolmentError(_("An exception of the record has no known signer."))
         if exception and signer is not None and not supervises(signer, application.station):
             # The same rule as online (finger_exception_sign): a supervisor of the station.
             raise EnrolmentError(
@@ -143,6 +148,29 @@ def _steps(application: Application, rows: list[dict[str, Any]]) -> list[StepTim
             )
         )
     return steps
+
+
+def _record_problems(application: Application) -> list[str]:
+    """What the online intake would have refused: a deceased citizen, an inexact birth
+    date, a missing guardian, or a step whose captures are incomplete."""
+    citizen = application.citizen
+    problems: list[str] = []
+    if citizen.life_status != LifeStatus.ALIVE:
+        problems.append(_("The registry records this citizen as deceased."))
+    if citizen.birth_date is None or citizen.birth_precision != BirthPrecision.DAY:
+        problems.append(_("The citizen's birth date is not exact to the day."))
+        return problems
+    if required_for(application).guardian and not application.guardian_name:
+        problems.append(_("A guardian must be present under 14; the record names none."))
+    captures = list(Capture.objects.filter(application=application).order_by("attempt"))
+    for step in (Step.FINGERPRINTS, Step.FACE, Step.SIGN):
+        missing = missing_requirements(application, step, captures=captures)
+        if missing:
+            problems.append(
+                _("Step %(step)s is incomplete: %(missing)s.")
+                % {"step": Step(step).label, "missing": ", ".join(missing)}
+            )
+    return problems
 
 
 @transaction.atomic
@@ -224,6 +252,16 @@ def application_ingest(
             result="conflict",
             conflict_with=str(application.conflict_with_id or ""),
         )
+        return IngestResult("conflict", app_id)
+    problems = _record_problems(application)
+    if problems:
+        # The laptop's checks are trusted for nothing: a record the online wizard would not
+        # have completed waits for a supervisor, whole, with the reasons in its note.
+        reason = "; ".join(problems)
+        application.status = ApplicationStatus.CONFLICT
+        application.note = (application.note + "\n" if application.note else "") + reason
+        application.save(update_fields=["status", "note"])
+        audit(operator, "ingest", application, result="conflict", reason=reason[:300])
         return IngestResult("conflict", app_id)
     try:
         with transaction.atomic():

@@ -17,6 +17,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -24,6 +25,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from cancuoc.accounts.roles import Capability
@@ -44,6 +46,8 @@ from cancuoc.enrolment.models import (
     FingerException,
     Step,
 )
+from cancuoc.enrolment.services._common import policy_for
+from cancuoc.enrolment.services.intake import biometric_exception_sign
 from cancuoc.enrolment.views.common import (
     EYE_LABELS,
     FINGERS,
@@ -70,11 +74,31 @@ def _age(birth: dt.date | None, on: dt.date) -> int | None:
 
 
 def _policy(application: Application) -> quality.QualityPolicy:
-    station = application.station
-    return quality.QualityPolicy(
-        finger_threshold=station.finger_threshold,
-        finger_retries=station.finger_retries,
-        face_threshold=station.face_threshold,
+    # The services' own policy (its iris threshold included), so the page and the rules agree.
+    return policy_for(application.station)
+
+
+#: Why an eye gives no iris image (quality.EYE_EXCEPTIONS), as the page shows it.
+EYE_EXCEPTION_LABELS = {
+    "missing": gettext_lazy("Missing eye"),
+    "blind": gettext_lazy("Blind eye"),
+    "injured": gettext_lazy("Injured or bandaged eye"),
+    "unreadable": gettext_lazy("Unreadable after the retries"),
+}
+
+
+class EyeExceptionForm(forms.Form):
+    """An eye whose iris cannot be captured, signed off on the spot by a supervisor."""
+
+    position = forms.ChoiceField(label=gettext_lazy("Eye"), choices=[(e, e) for e in quality.EYES])
+    reason = forms.ChoiceField(
+        label=gettext_lazy("Reason"), choices=list(EYE_EXCEPTION_LABELS.items())
+    )
+    supervisor_username = forms.CharField(
+        label=gettext_lazy("Supervisor's username"), max_length=150
+    )
+    supervisor_password = forms.CharField(
+        label=gettext_lazy("Supervisor's password"), max_length=128, widget=forms.PasswordInput
     )
 
 
@@ -179,9 +203,9 @@ def _tile(kind: str, position: str, rows: list[Capture], policy: Any) -> dict[st
         state = "accepted"
     elif last is None:
         state = "pending"
-    elif kind == "rolled":
+    elif kind in ("rolled", "iris"):
         verdict = quality.finger_verdict(
-            score=last.quality or 0, attempt=last.attempt, policy=policy
+            score=last.quality or 0, attempt=last.attempt, policy=policy, kind=kind
         )
         state = "exception" if verdict == "exception_allowed" else "retry"
     elif len(attempts) < quality.finger_attempts_allowed(policy):
@@ -191,18 +215,44 @@ def _tile(kind: str, position: str, rows: list[Capture], policy: Any) -> dict[st
         # kept as it is, and no sign-off is needed.
         state = "kept"
     shown = accepted or last
+    exception = ""
+    if excepted is not None:
+        exception = (
+            str(EYE_EXCEPTION_LABELS.get(excepted.exception, excepted.exception))
+            if kind == "iris"
+            else excepted.get_exception_display()
+        )
     return {
         "kind": kind,
         "position": position,
-        "label": POSITION_LABELS[position],
+        "label": EYE_LABELS.get(position, "") if kind == "iris" else POSITION_LABELS[position],
         "attempts": len(attempts),
         "next_attempt": (last.attempt + 1) if last else 1,
         "quality": shown.quality if shown else None,
+        "capture": shown,
         "state": state,
-        "exception": excepted.get_exception_display() if excepted else "",
+        "exception": exception,
         "signed_by": excepted.exception_signed_by if excepted else None,
         "done": state in ("accepted", "excepted", "kept"),
     }
+
+
+def _eye_tiles(application: Application, captures: list[Capture]) -> list[dict[str, Any]]:
+    """One tile per eye (2023 law): like a rolled finger, retries then a signed exception."""
+    policy = _policy(application)
+    return [
+        _tile(
+            "iris",
+            eye,
+            sorted((c for c in captures if c.kind == "iris" and c.position == eye), key=_attempt),
+            policy,
+        )
+        for eye in quality.EYES
+    ]
+
+
+def _attempt(capture: Capture) -> int:
+    return capture.attempt
 
 
 def _single(captures: list[Capture], kind: str, position: str = "") -> dict[str, Any]:
@@ -277,6 +327,7 @@ def wizard_context(
     *,
     confirm_form: ConfirmForm | None = None,
     exception_form: ExceptionForm | None = None,
+    eye_exception_form: EyeExceptionForm | None = None,
 ) -> dict[str, Any]:
     captures = list(
         application.captures.select_related("exception_signed_by").order_by("kind", "attempt")
@@ -284,7 +335,7 @@ def wizard_context(
     required = _required(application)
     tiles = _finger_tiles(application, captures)
     face = _single(captures, "face")
-    irises = [_single(captures, "iris", eye) for eye in ("R", "L")] if required.iris else []
+    irises = _eye_tiles(application, captures) if required.iris else []
     signature = _single(captures, "signature")
     current = application.step if application.status == ApplicationStatus.IN_PROGRESS else ""
     steps = []
@@ -321,6 +372,22 @@ def wizard_context(
         exception_form = ExceptionForm(
             initial={"position": first["position"] if first else "", "reason": reason}
         )
+    eyes_needing = [t for t in irises if not t["done"]]
+    asked_eye = request.GET.get("eye", "")
+    if eye_exception_form is None:
+        first_eye = next((t for t in eyes_needing if t["position"] == asked_eye), None) or next(
+            (t for t in eyes_needing if t["state"] == "exception"), None
+        )
+        eye_exception_form = EyeExceptionForm(
+            initial={
+                "position": first_eye["position"] if first_eye else "",
+                # Retries used up on a seeing eye: unreadable; asked at once: most likely
+                # the eye is missing or cannot be opened.
+                "reason": "unreadable"
+                if first_eye and first_eye["state"] == "exception"
+                else "missing",
+            }
+        )
     citizen = application.citizen
     today = timezone.localdate()
     return {
@@ -347,6 +414,11 @@ def wizard_context(
         "face": face,
         "irises": irises,
         "face_done": face["done"] and all(i["done"] for i in irises),
+        "eye_exception_positions": eyes_needing,
+        "eye_exception_reasons": list(EYE_EXCEPTION_LABELS.items()),
+        "eye_exception_form": eye_exception_form,
+        "eye_exception_open": any(t["state"] == "exception" for t in eyes_needing)
+        or any(t["position"] == asked_eye for t in eyes_needing),
         "signature": signature,
         "citizen_rows": _citizen_rows(citizen),
         "review_rows": _review_rows(citizen, application.confirmed_data or {}),
@@ -355,6 +427,7 @@ def wizard_context(
         "elapsed": _elapsed(application),
         "norm_seconds": 360,
         "excepted": [t for t in tiles if t["state"] == "excepted"],
+        "eyes_excepted": [t for t in irises if t["state"] == "excepted"],
         "retried": [t for t in tiles if t["attempts"] > 1],
     }
 
@@ -397,9 +470,12 @@ def _existing(application: Application, kind: str, position: str, attempt: int |
 def _capture_state(application: Application, capture: Capture) -> str:
     if capture.accepted:
         return "accepted"
-    if capture.kind == "rolled":
+    if capture.kind in ("rolled", "iris"):
         verdict = quality.finger_verdict(
-            score=capture.quality or 0, attempt=capture.attempt, policy=_policy(application)
+            score=capture.quality or 0,
+            attempt=capture.attempt,
+            policy=_policy(application),
+            kind=capture.kind,
         )
         return "exception" if verdict == "exception_allowed" else "retry"
     if capture.kind == "slap" and capture.attempt >= quality.finger_attempts_allowed(
@@ -443,14 +519,15 @@ def _sequence(application: Application, group: str) -> list[tuple[str, str]]:
         tiles = _finger_tiles(application, context_captures)
         return [(t["kind"], t["position"]) for t in tiles if t["state"] in ("pending", "retry")]
     if group == "face":
-        items = [("face", "")]
+        items = [] if _single(context_captures, "face")["done"] else [("face", "")]
         if _required(application).iris:
-            items += [("iris", "R"), ("iris", "L")]
-        return [
-            (kind, position)
-            for kind, position in items
-            if not _single(context_captures, kind, position)["done"]
-        ]
+            # An eye signed off, or whose retries are used up, is not asked again.
+            items += [
+                ("iris", t["position"])
+                for t in _eye_tiles(application, context_captures)
+                if t["state"] in ("pending", "retry")
+            ]
+        return items
     if group == "signature":
         return [] if _single(context_captures, "signature")["done"] else [("signature", "")]
     return []
@@ -511,16 +588,22 @@ def capture(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     if stuck:
         # Open the exception form on the first finger that needs one.
         return redirect(f"{url}?exception={stuck[0]}")
+    eyes = [r["position"] for r in results if r["kind"] == "iris" and r["state"] == "exception"]
+    if eyes:
+        return redirect(f"{url}?eye={eyes[0]}")
     return redirect(url)
 
 
 @login_required
 @require_POST
 def exception(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
-    """A finger that cannot be captured: the supervisor signs off on the spot."""
+    """A finger (or, with ``kind=iris``, an eye) that cannot be captured: the supervisor
+    signs off on the spot."""
     user = request.user
     require(user, Capability.ENROL, Capability.SUPERVISE_ENROLMENT)
     application = application_or_404(user, pk, audit=False)
+    if request.POST.get("kind") == "iris":
+        return _eye_exception(request, application)
     form = ExceptionForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
@@ -551,6 +634,41 @@ def exception(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     context = wizard_context(request, application, exception_form=bound)
     context["can_work"] = _can_work(user, application)
     context["exception_open"] = True
+    return render(request, "enrolment/wizard/page.html", context, status=400)
+
+
+def _eye_exception(request: HttpRequest, application: Application) -> HttpResponse:
+    user = request.user
+    form = EyeExceptionForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            biometric_exception_sign(
+                actor=user,
+                application_id=application.pk,
+                kind="iris",
+                position=data["position"],
+                reason=data["reason"],
+                supervisor_username=data["supervisor_username"],
+                supervisor_password=data["supervisor_password"],
+            )
+        except OutOfScope:
+            raise Http404 from None
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(
+                request,
+                _("The exception for the %(eye)s was signed off.")
+                % {"eye": str(EYE_LABELS.get(data["position"], data["position"])).lower()},
+            )
+            return redirect("enrolment:wizard", pk=application.pk)
+    # The password is never sent back into the page.
+    bound = EyeExceptionForm({**request.POST.dict(), "supervisor_password": ""})
+    bound._errors = form.errors  # type: ignore[attr-defined]  # the failed attempt's messages
+    context = wizard_context(request, application, eye_exception_form=bound)
+    context["can_work"] = _can_work(user, application)
+    context["eye_exception_open"] = True
     return render(request, "enrolment/wizard/page.html", context, status=400)
 
 

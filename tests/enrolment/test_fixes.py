@@ -37,26 +37,6 @@ def _english():
         yield
 
 
-@pytest.fixture
-def card_procedures(db):
-    ef.load_card_procedures()
-
-
-@pytest.fixture
-def op_a(world):
-    return ef.operator(world.commune_a, "op_a")
-
-
-@pytest.fixture
-def sup_a(world):
-    return ef.supervisor(world.commune_a, "sup_a")
-
-
-@pytest.fixture
-def station_a(world, op_a):
-    return ef.station(unit=world.commune_a, operators=[op_a], code="ST-A")
-
-
 def _capture(application, actor, kind, position, quality_score, seed):
     return services.capture_record(
         actor=actor,

@@ -23,16 +23,6 @@ def _setup(settings, tmp_path, db):
     ef.load_card_procedures()
 
 
-@pytest.fixture
-def op_a(world):
-    return ef.operator(world.commune_a, "op_a")
-
-
-@pytest.fixture
-def station_a(world, op_a):
-    return ef.station(unit=world.commune_a, operators=[op_a], code="ST-A")
-
-
 def test_scoping_of_stations_applications_and_cards(world, station_a, op_a, bob, hana, carl):
     application = ef.in_progress_application(station=station_a, actor=op_a)
     assert list(selectors.stations_for(hana)) == [station_a]

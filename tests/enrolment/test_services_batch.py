@@ -32,26 +32,6 @@ def _english():
         yield
 
 
-@pytest.fixture
-def card_procedures(db):
-    ef.load_card_procedures()
-
-
-@pytest.fixture
-def op_a(world):
-    return ef.operator(world.commune_a, "op_a")
-
-
-@pytest.fixture
-def sup_a(world):
-    return ef.supervisor(world.commune_a, "sup_a")
-
-
-@pytest.fixture
-def station_a(world, op_a):
-    return ef.station(unit=world.commune_a, operators=[op_a], code="ST-A")
-
-
 def _fingerprints(seed: int, *, worn: str = "", skip: str = "") -> list[services.CaptureData]:
     """3 slaps and 10 rolled prints; ``worn`` gets 4 poor attempts, ``skip`` none."""
     batch = [

@@ -26,16 +26,6 @@ def _setup(settings, tmp_path, db):
 
 
 @pytest.fixture
-def op_a(world):
-    return ef.operator(world.commune_a, "op_a")
-
-
-@pytest.fixture
-def sup_a(world):
-    return ef.supervisor(world.commune_a, "sup_a")
-
-
-@pytest.fixture
 def station_a(world, op_a):
     return ef.station(unit=world.commune_a, operators=[op_a], code="ST-M", kind="mobile")
 

@@ -15,11 +15,6 @@ from cancuoc.enrolment.models import Station
 from tests.enrolment import factories as ef
 
 
-@pytest.fixture
-def op_a(world):
-    return ef.operator(world.commune_a, "op_a")
-
-
 def test_station_create_by_supervisor_with_operators(world, alice, op_a, bob):
     station = services.station_create(
         actor=alice,

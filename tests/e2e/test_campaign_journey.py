@@ -60,7 +60,8 @@ def test_a_session_invites_prints_enrols_and_moves_the_dashboard(
     assert page.locator("#chart-cumulative svg").count() == 1
     screenshot("campaign-dashboard-before")
     page.click("#tab-detail")
-    expect(page.locator("#allocation-sum")).to_have_text("1.000")
+    # A commune's manager sees her own commune's share of the province's plan, not B's.
+    expect(page.locator("#allocation-sum")).to_have_text("600")
     screenshot("campaign-plan")
 
     # She plans a session at the commune office today: 2 sets for two hours.

@@ -267,8 +267,11 @@ def test_an_enrolment_at_a_station_with_a_worn_finger_and_a_supervisor_sign_off(
     # --- Resume after a cut --------------------------------------------------------------
     binh = factories.citizen(unit=world.commune_a, full_name="Lê Văn Bình")
     page.goto(f"{base}{find_url}?q={binh.id_number}")
+    # On a loaded machine the key must not outrun the autofocus of the page just drawn.
+    expect(page.locator("button.start").first).to_be_focused()
     with page.expect_navigation():
         page.keyboard.press("Enter")
+    expect(page.locator("#stepper li.current")).to_contain_text("Xác nhận")
     with page.expect_navigation():
         page.keyboard.press("Enter")  # confirm: now at fingerprints
     page.goto("about:blank")  # the connection is cut; the operator comes back later

@@ -248,6 +248,7 @@ def test_a_province_of_100_units_over_120_days_reads_rollups_only(world, hana):
     assert len(board.report.rows) == 102  # 100 + communes A and B
     expected = sum(50 + (i + d) % 40 for i in range(100) for d in range(120))
     assert board.report.total.cumulative == expected == board.cumulative[-1]
-    assert len(queries) <= 12
+    # A constant handful (12 on SQLite, 13 on PostgreSQL), whatever the units × days.
+    assert len(queries) <= 14
     assert not any("enrolment_" in q["sql"] for q in queries.captured_queries)
     assert elapsed < 3.0, elapsed  # generous for a shared CI machine

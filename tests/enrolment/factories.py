@@ -165,68 +165,30 @@ def capture_all(application: Any, *, actor: User, step: str, at: dt.datetime | N
 
     at = at or AT
     seed = next(_seq) * 100
+    # (kind, position, image, quality) of every capture the step needs.
+    wanted: list[tuple[str, str, bytes, int | None]] = []
     if step == "fingerprints":
-        for position in SLAPS:
+        for position in (*SLAPS, *FINGERS):
             seed += 1
-            services.capture_record(
-                actor=actor,
-                application_id=application.pk,
-                kind="slap",
-                position=position,
-                image=png(seed=seed),
-                content_type="image/png",
-                quality=80,
-                device="test",
-                at=at,
-            )
-        for position in FINGERS:
-            seed += 1
-            services.capture_record(
-                actor=actor,
-                application_id=application.pk,
-                kind="rolled",
-                position=position,
-                image=png(seed=seed),
-                content_type="image/png",
-                quality=80,
-                device="test",
-                at=at,
-            )
+            kind = "slap" if position in SLAPS else "rolled"
+            wanted.append((kind, position, png(seed=seed), 80))
     elif step == "face":
-        services.capture_record(
-            actor=actor,
-            application_id=application.pk,
-            kind="face",
-            position="",
-            image=face_png(seed=seed),
-            content_type="image/png",
-            quality=95,
-            device="test",
-            at=at,
-        )
+        wanted.append(("face", "", face_png(seed=seed), 95))
         if application.law == "2023":
             for eye in ("R", "L"):
                 seed += 1
-                services.capture_record(
-                    actor=actor,
-                    application_id=application.pk,
-                    kind="iris",
-                    position=eye,
-                    image=png(seed=seed),
-                    content_type="image/png",
-                    quality=80,
-                    device="test",
-                    at=at,
-                )
+                wanted.append(("iris", eye, png(seed=seed), 80))
     elif step == "sign":
+        wanted.append(("signature", "", png(32, 16, seed=seed), None))
+    for kind, position, image, quality in wanted:
         services.capture_record(
             actor=actor,
             application_id=application.pk,
-            kind="signature",
-            position="",
-            image=png(32, 16, seed=seed),
+            kind=kind,
+            position=position,
+            image=image,
             content_type="image/png",
-            quality=None,
+            quality=quality,
             device="test",
             at=at,
         )
